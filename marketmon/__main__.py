@@ -1,0 +1,3 @@
+from marketmon.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""The engine: feed client + store + alerts, on one flush tick.
+
+Both the headless `watch` and the TUI run exactly this; the TUI only reads
+`engine.store` and listens to the callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from marketmon.alerts.engine import Alert, AlertConfig, AlertEngine
+from marketmon.feed.client import FeedClient, FeedEvent
+from marketmon.store import Store
+
+FLUSH_INTERVAL_S = 0.25
+
+
+class Engine:
+    def __init__(
+        self,
+        url: str,
+        *,
+        symbols: list[str] | None = None,
+        alerts: AlertConfig | None = None,
+        on_alert: Callable[[Alert], None] = lambda a: None,
+        on_feed: Callable[[FeedEvent], None] = lambda e: None,
+        on_flush: Callable[[], None] = lambda: None,
+        flush_interval: float = FLUSH_INTERVAL_S,
+        **client_options: object,
+    ) -> None:
+        self.store = Store()
+        self.alerts = AlertEngine(alerts)
+        self.on_alert, self.on_flush = on_alert, on_flush
+        self.flush_interval = flush_interval
+        self.client = FeedClient(
+            url, self.store, symbols=symbols, on_event=on_feed, flush=self.flush, **client_options  # type: ignore[arg-type]
+        )
+
+    def flush(self) -> None:
+        events = self.store.flush()
+        for alert in self.alerts.evaluate(self.store, events):
+            self.on_alert(alert)
+        self.on_flush()
+
+    async def run(self) -> str:
+        """Run until the feed ends (eof) or stop(); returns why it ended."""
+        ticker = asyncio.create_task(self._tick())
+        try:
+            return await self.client.run()
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            if self.store.has_pending:
+                self.flush()
+
+    def stop(self) -> None:
+        self.client.stop()
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_interval)
+            if self.store.has_pending:
+                self.flush()

@@ -1,0 +1,234 @@
+"""The quote-stream client: connect, subscribe, take the snapshot, follow deltas.
+
+It reconnects with exponential backoff and jitter, subscribes again and takes
+a new snapshot after every (re)connect, resyncs on a `seq` gap, and marks the
+market stale when the feed is down or silent in trading hours. The receive
+loop only decodes and merges into the store's pending batch; flushing is
+somebody else's tick (and, during a fast replay, every step of market time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import msgspec
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from marketmon.feed import protocol
+from marketmon.market.sessions import is_trading
+from marketmon.store import Store
+
+# Merge at most this much market time into one flush, so a replay at full
+# speed still sees every 3-second step (and every limit touched in it).
+FLUSH_MARKET_MS = 1000
+
+
+class FeedUnreachable(RuntimeError):
+    """The feed could not be reached at all within the give-up time."""
+
+
+@dataclass(slots=True, frozen=True)
+class FeedEvent:
+    state: str  # connected, disconnected, reconnecting, resync, eof, stale, live, error, unknown
+    ts: int  # epoch ms, market time where known
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class FeedStats:
+    messages: int = 0
+    bad_messages: int = 0
+    duplicates: int = 0
+    quotes: int = 0
+    reconnects: int = 0
+    resyncs: int = 0
+
+
+class FeedClient:
+    def __init__(
+        self,
+        url: str,
+        store: Store,
+        *,
+        symbols: list[str] | None = None,
+        on_event: Callable[[FeedEvent], None] = lambda e: None,
+        flush: Callable[[], None] | None = None,
+        stale_after: float = 15.0,
+        give_up_after: float = 10.0,
+        backoff_initial: float = 0.25,
+        backoff_max: float = 15.0,
+        ping_interval: float | None = 10.0,
+        ping_timeout: float | None = 10.0,
+        max_size: int = protocol.MAX_FRAME_BYTES,
+    ) -> None:
+        self.url = url
+        self.store = store
+        self.symbols = symbols or ["*"]
+        self.on_event = on_event
+        self.flush = flush or store.flush
+        self.stale_after = stale_after
+        self.give_up_after = give_up_after
+        self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
+        self.ping_interval, self.ping_timeout = ping_interval, ping_timeout
+        self.max_size = max_size
+        self.stats = FeedStats()
+        self.connected = False
+        self._last_rx = time.monotonic()
+        self._request_id = 0
+        self._stopping = asyncio.Event()
+
+    # public ------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> str:
+        """Follow the feed until eof ("eof") or stop() ("stopped")."""
+        attempt = 0
+        started = time.monotonic()
+        ever_connected = False
+        while not self._stopping.is_set():
+            try:
+                async with connect(
+                    self.url,
+                    max_size=self.max_size,
+                    ping_interval=self.ping_interval,
+                    ping_timeout=self.ping_timeout,
+                    open_timeout=5,
+                    close_timeout=2,
+                    compression=None,
+                ) as ws:
+                    attempt = 0
+                    ever_connected = True
+                    if await self._follow(ws) == "eof":
+                        return "eof"
+            except InvalidURI as exc:
+                raise FeedUnreachable(f"bad feed URL {self.url!r}: {exc}") from None
+            except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake) as exc:
+                self._lost(str(exc) or type(exc).__name__)
+            if self._stopping.is_set():
+                break
+            if not ever_connected and time.monotonic() - started > self.give_up_after:
+                raise FeedUnreachable(f"cannot reach the feed at {self.url}")
+            delay = min(self.backoff_max, self.backoff_initial * 2**attempt)
+            delay *= 0.5 + random.random() / 2  # jitter: terminals must not reconnect in lockstep
+            attempt += 1
+            self.stats.reconnects += 1
+            self._emit("reconnecting", f"in {delay:.1f}s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+        return "stopped"
+
+    # one connection ------------------------------------------------------------
+
+    async def _follow(self, ws: ClientConnection) -> str | None:
+        self.connected = True
+        self._last_rx = time.monotonic()
+        self._emit("connected", self.url)
+        watchdog = asyncio.create_task(self._watch_silence())
+        stop = asyncio.create_task(self._stopping.wait())
+        try:
+            await self._subscribe(ws)
+            receiver = asyncio.create_task(self._receive(ws))
+            done, _ = await asyncio.wait({receiver, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if receiver in done:
+                return receiver.result()
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiver
+            return "stopped"
+        finally:
+            watchdog.cancel()
+            stop.cancel()
+            if self.connected:
+                self._lost("connection closed")
+
+    async def _subscribe(self, ws: ClientConnection) -> None:
+        self._request_id += 1
+        self._awaiting = self._request_id
+        await ws.send(protocol.subscribe(self.symbols, self._request_id).decode())
+
+    async def _receive(self, ws: ClientConnection) -> str | None:
+        store, stats = self.store, self.stats
+        expected = 1
+        async for frame in ws:
+            self._last_rx = time.monotonic()
+            if store.stale and self.connected:
+                store.stale = False
+                self._emit("live")
+            stats.messages += 1
+            try:
+                msg = protocol.decode_server(frame)
+            except protocol.BadFrame:
+                stats.bad_messages += 1
+                continue
+            if msg is None:
+                continue
+            seq = getattr(msg, "seq", None)
+            if seq is not None:
+                if seq < expected:  # a duplicate or a straggler: already seen
+                    stats.duplicates += 1
+                    continue
+                if seq > expected:  # lost messages: start over from a snapshot
+                    stats.resyncs += 1
+                    self._emit("resync", f"expected seq {expected}, got {seq}")
+                    expected = seq + 1
+                    await self._subscribe(ws)
+                    continue
+                expected += 1
+            if isinstance(msg, protocol.Quotes):
+                ts = msg.ts or 0
+                if store.pending_span(ts) >= FLUSH_MARKET_MS:
+                    self.flush()
+                store.merge(msg.quotes, msg.ts)
+                stats.quotes += len(msg.quotes)
+            elif isinstance(msg, protocol.Snapshot):
+                store.merge(msg.quotes, msg.ts)
+                stats.quotes += len(msg.quotes)
+                if msg.unknown:
+                    store.unknown.update(msg.unknown)
+                    self._emit("unknown", ", ".join(msg.unknown))
+                if not msg.more:
+                    self.flush()
+            elif isinstance(msg, protocol.FlowMsg):
+                store.set_flow(msgspec.to_builtins(msg.southbound), msgspec.to_builtins(msg.top), msg.ts)
+            elif isinstance(msg, protocol.FlowHistory):
+                store.set_flow_history(msgspec.to_builtins(msg.days))
+            elif isinstance(msg, protocol.Status):
+                store.set_phase(msg.market, msg.phase, msg.ts)
+            elif isinstance(msg, protocol.Hello):
+                store.set_trade_date(msg.trade_date)
+                expected = 1
+            elif isinstance(msg, protocol.Error):
+                self._emit("error", f"{msg.code}: {msg.message}")
+            elif isinstance(msg, protocol.Eof):
+                self.flush()
+                self.connected = False
+                self._emit("eof")
+                return "eof"
+        return None
+
+    async def _watch_silence(self) -> None:
+        """Mark quotes stale when a connected feed goes quiet in trading hours."""
+        while True:
+            await asyncio.sleep(min(1.0, self.stale_after / 4))
+            silent = time.monotonic() - self._last_rx > self.stale_after
+            trading = not self.store.phases or any(is_trading(p) for p in self.store.phases.values())
+            if silent and trading and not self.store.stale:
+                self.store.stale = True
+                self._emit("stale", f"no data for {self.stale_after:.0f}s")
+
+    def _lost(self, why: str) -> None:
+        if self.connected:
+            self.connected = False
+            self.store.stale = True
+            self._emit("disconnected", why)
+
+    def _emit(self, state: str, detail: str = "") -> None:
+        self.on_event(FeedEvent(state, self.store.clock or int(time.time() * 1000), detail))

@@ -1,0 +1,200 @@
+"""Wire protocol v1 (docs/protocol.md): typed decode and encode of every message.
+
+msgspec validates while it decodes, in C, so a frame is checked for the cost
+of parsing it. A frame that fails is a `BadFrame`: the client counts it and
+skips it; the stream goes on. Unknown fields are ignored (the protocol grows
+additively), unknown message types are reported as `None` and skipped.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 16 * 1024 * 1024  # PROTOCOL section 2: at least 16 MiB
+
+# Bounds that reject nonsense without rejecting any real market: no price is
+# negative or above a billion, no name is longer than a line.
+Price = Annotated[float, msgspec.Meta(ge=0, le=1e9)]
+Amount = Annotated[float, msgspec.Meta(ge=-1e16, le=1e16)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=10**15)]
+Millis = Annotated[int, msgspec.Meta(ge=0, le=10**14)]
+Symbol = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+Text = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class Quote(msgspec.Struct, omit_defaults=True):
+    """A full (snapshot) or partial (quotes) quote; absent fields are None."""
+
+    symbol: Symbol
+    ts: Millis | None = None
+    name: Text | None = None
+    kind: Literal["stock", "etf", "index", "fund"] | None = None
+    prev_close: Price | None = None
+    open: Price | None = None
+    high: Price | None = None
+    low: Price | None = None
+    last: Price | None = None
+    volume: Count | None = None
+    turnover: Amount | None = None
+    bid: Price | None = None
+    ask: Price | None = None
+    bid_size: Count | None = None
+    ask_size: Count | None = None
+    iopv: Price | None = None
+    currency: Annotated[str, msgspec.Meta(max_length=8)] | None = None
+    st: bool | None = None
+    listed: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    limit_up: Price | None = None
+    limit_down: Price | None = None
+    suspended: bool | None = None
+
+
+QUOTE_FIELDS: tuple[str, ...] = Quote.__struct_fields__
+
+
+class Flow(msgspec.Struct, omit_defaults=True):
+    buy_hkd: Amount = 0.0
+    sell_hkd: Amount = 0.0
+    net_buy_hkd: Amount = 0.0
+    quota_cny: Amount | None = None
+    quota_left_cny: Amount | None = None
+
+
+class TopName(msgspec.Struct):
+    symbol: Symbol
+    net_buy_hkd: Amount
+
+
+class FlowDay(msgspec.Struct):
+    date: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    net_buy_hkd: Amount = 0.0
+    top: list[TopName] = []
+
+
+class Hello(msgspec.Struct, tag="hello", tag_field="type"):
+    protocol: int = PROTOCOL_VERSION
+    server: Text = ""
+    trade_date: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    tz: Text = "Asia/Shanghai"
+
+
+class Snapshot(msgspec.Struct, tag="snapshot", tag_field="type", omit_defaults=True):
+    seq: int
+    quotes: list[Quote] = []
+    id: int | None = None
+    ts: Millis | None = None
+    unknown: list[Text] = []
+    more: bool = False
+
+
+class Quotes(msgspec.Struct, tag="quotes", tag_field="type", omit_defaults=True):
+    seq: int
+    quotes: list[Quote] = []
+    ts: Millis | None = None
+
+
+class FlowMsg(msgspec.Struct, tag="flow", tag_field="type", omit_defaults=True):
+    seq: int
+    southbound: dict[Literal["SH", "SZ"], Flow] = {}
+    top: list[TopName] = []
+    ts: Millis | None = None
+
+
+class FlowHistory(msgspec.Struct, tag="flow_history", tag_field="type"):
+    seq: int
+    days: list[FlowDay] = []
+
+
+class Status(msgspec.Struct, tag="status", tag_field="type", omit_defaults=True):
+    seq: int
+    market: Literal["CN", "HK"]
+    phase: Literal[
+        "pre_open", "call_auction", "continuous", "lunch_break", "closing_auction", "closed"
+    ]
+    ts: Millis | None = None
+
+
+class Error(msgspec.Struct, tag="error", tag_field="type", omit_defaults=True):
+    seq: int | None = None
+    code: Text = "error"
+    message: Text = ""
+    id: int | None = None
+
+
+class Eof(msgspec.Struct, tag="eof", tag_field="type"):
+    seq: int | None = None
+
+
+ServerMessage = Hello | Snapshot | Quotes | FlowMsg | FlowHistory | Status | Error | Eof
+KNOWN_TYPES = frozenset(("hello", "snapshot", "quotes", "flow", "flow_history", "status", "error", "eof"))
+
+_server_decoder = msgspec.json.Decoder(ServerMessage)
+_any_decoder = msgspec.json.Decoder()
+_encoder = msgspec.json.Encoder()
+
+
+class BadFrame(ValueError):
+    """A frame that is not a valid protocol message; the reason says why."""
+
+
+def decode_server(frame: bytes | str) -> ServerMessage | None:
+    """Decode one server frame. None for a well-formed message of a type we do not know."""
+    try:
+        return _server_decoder.decode(frame)
+    except msgspec.ValidationError as exc:
+        # A newer server may send types we do not know yet: skip, do not count.
+        try:
+            raw = _any_decoder.decode(frame)
+        except msgspec.DecodeError:
+            raise BadFrame(str(exc)) from None
+        if isinstance(raw, dict) and isinstance(raw.get("type"), str) and raw["type"] not in KNOWN_TYPES:
+            return None
+        raise BadFrame(str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise BadFrame(str(exc)) from None
+
+
+# Client -> server ---------------------------------------------------------------
+
+
+class ClientRequest(msgspec.Struct, omit_defaults=True):
+    op: Literal["subscribe", "unsubscribe"]
+    symbols: list[Annotated[str, msgspec.Meta(max_length=32)]]
+    id: int | None = None
+    token: str | None = None
+
+
+_request_decoder = msgspec.json.Decoder(ClientRequest)
+
+
+def decode_request(frame: bytes | str) -> ClientRequest:
+    try:
+        return _request_decoder.decode(frame)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise BadFrame(str(exc)) from None
+
+
+def encode(message: Any) -> bytes:
+    """Encode a message (a Struct or a plain dict) as compact JSON."""
+    return _encoder.encode(message)
+
+
+def subscribe(symbols: list[str], request_id: int) -> bytes:
+    return encode({"op": "subscribe", "symbols": symbols, "id": request_id})
+
+
+def with_seq(body: bytes, seq: int) -> bytes:
+    """Number an encoded message for one connection without re-encoding it.
+
+    The server encodes a message body once and sends it to many connections,
+    each with its own seq, by splicing `"seq":N` in front of the body's fields.
+    """
+    return b'{"seq":%d,%s' % (seq, body[1:]) if body != b"{}" else b'{"seq":%d}' % seq
+
+
+def quote_to_dict(quote: Quote) -> dict[str, Any]:
+    """The quote as a plain dict with only the fields it carries."""
+    return msgspec.to_builtins(quote)

@@ -1,0 +1,34 @@
+"""Shared helpers: real loopback servers and state comparison."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable
+
+from marketmon.store import COLUMN_OF, Store
+
+TRADE_DATE = "2025-09-12"
+T0 = 1757640600000  # 2025-09-12 09:30:00 Asia/Shanghai
+
+
+def assert_same_state(server_quotes: dict[str, dict], store: Store) -> None:
+    """Every field the server holds is exactly what the client's frame holds."""
+    assert store.frame.height == len(server_quotes), (store.frame.height, len(server_quotes))
+    for symbol, quote in server_quotes.items():
+        row = store.quote(symbol)
+        assert row is not None, symbol
+        for field, value in quote.items():
+            got = row[COLUMN_OF[field]]
+            if isinstance(value, float) and isinstance(got, float):
+                assert math.isclose(got, value, rel_tol=0, abs_tol=0), (symbol, field, got, value)
+            else:
+                assert got == value, (symbol, field, got, value)
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.01) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)

@@ -1,0 +1,1 @@
+"""Bundled themes: one TOML file per theme (see docs/themes)."""

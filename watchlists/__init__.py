@@ -1,0 +1,1 @@
+"""Bundled example watchlists drawn from the seed day."""
