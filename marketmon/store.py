@@ -46,9 +46,34 @@ _DERIVED = {
     "premium_pct": pl.Float64, "sealed_at": pl.Int64, "broken": pl.Boolean,
 }  # fmt: skip
 SCHEMA = pl.Schema({**BATCH_SCHEMA, **_STATIC, **_DERIVED})
+_POSITION = {name: i for i, name in enumerate(SCHEMA)}
 
+_FIELDS = tuple(f for f in QUOTE_FIELDS if f != "symbol")
 # Fields whose change means the limit prices must be worked out again.
-_LIMIT_INPUTS = ("prev_close", "st", "name", "listed", "feed_limit_up", "feed_limit_down", "kind")
+_LIMIT_FIELDS = frozenset(("prev_close", "st", "name", "listed", "limit_up", "limit_down", "kind"))
+
+
+def _derived_columns() -> list[pl.Expr]:
+    """Built once: change, pct, premium and limit state as polars expressions."""
+    last, prev, half_tick = pl.col("last"), pl.col("prev_close"), pl.col("tick") / 2
+    traded = last.is_not_null() & (last > 0) & ~pl.col("suspended").fill_null(False)
+    return [
+        pl.when(traded).then(last - prev).alias("change"),
+        pl.when(traded & (prev > 0)).then((last - prev) / prev * 100).alias("pct"),
+        pl.when(traded & (pl.col("iopv") > 0))
+        .then((last - pl.col("iopv")) / pl.col("iopv") * 100)
+        .alias("premium_pct"),
+        # At a limit = the last price is that limit, to the tick.
+        pl.when(traded & ((last - pl.col("limit_up")).abs() < half_tick))
+        .then(pl.lit("up"))
+        .when(traded & ((last - pl.col("limit_down")).abs() < half_tick))
+        .then(pl.lit("down"))
+        .otherwise(pl.lit(None, pl.String))
+        .alias("limit_state"),
+    ]
+
+
+_DERIVE = _derived_columns()
 
 # Indices whose turnover adds up to the whole A-share market: SSE, SZSE, BSE.
 A_SHARE_TOTAL = ("000001.SH", "399106.SZ", "899050.BJ")
@@ -157,23 +182,47 @@ class Store:
         """Apply the pending batch to the frame; return the limit crossings it caused."""
         if not self._pending:
             return []
-        quotes = list(self._pending.values())
+        quotes = self._admit(list(self._pending.values()))
         self._pending = {}
         self._pending_since = None
-        quotes = self._admit(quotes)
         if not quotes:
             return []
-        batch = pl.DataFrame(
-            {COLUMN_OF[f]: [getattr(q, f) for q in quotes] for f in QUOTE_FIELDS},
-            schema=BATCH_SCHEMA,
-        )
-        frame = self.frame.update(batch, on="symbol", how="left")
-        frame = self._update_limits(frame, batch)
-        frame, events = self._derive(frame)
+        rows = [self._rows[q.symbol] for q in quotes]
+        before = self.frame.get_column("limit_state").gather(rows).to_list()
+        frame, limits_touched = self._scatter(self.frame, quotes, rows)
+        if limits_touched:
+            frame = self._update_limits(frame, sorted(limits_touched))
+        frame = frame.with_columns(_DERIVE)
+        events = self._crossings(frame, quotes, rows, before)
+        if events:
+            frame = self._mark_seals(frame, events)
         self.frame = frame
-        self._record_history(batch)
+        self._record_history(quotes)
         self.version += 1
         return events
+
+    def _scatter(self, frame: pl.DataFrame, quotes: list[Quote], rows: list[int]) -> tuple[pl.DataFrame, set[int]]:
+        """Write each field's new values into its column at the quotes' rows.
+
+        Positional scatter instead of a join: the store knows every symbol's
+        row, so an update costs the values written, not the size of the frame.
+        """
+        frame = frame.clone()  # shares buffers; replaced columns are new
+        limits_touched: set[int] = set()
+        for f in _FIELDS:
+            values = [getattr(q, f) for q in quotes]
+            at = [r for r, v in zip(rows, values, strict=True) if v is not None]
+            if not at:
+                continue
+            if len(at) < len(values):
+                values = [v for v in values if v is not None]
+            name = COLUMN_OF[f]
+            column = frame.get_column(name).clone()
+            column.scatter(at, pl.Series(values, dtype=column.dtype))
+            frame.replace_column(_POSITION[name], column)
+            if f in _LIMIT_FIELDS:
+                limits_touched.update(at)
+        return frame, limits_touched
 
     def _admit(self, quotes: list[Quote]) -> list[Quote]:
         """Add rows for new symbols; drop quotes whose symbol we cannot place."""
@@ -198,21 +247,19 @@ class Store:
             self.frame = pl.concat([self.frame, pl.DataFrame(new, schema=SCHEMA)], how="vertical")
         return kept
 
-    def _update_limits(self, frame: pl.DataFrame, batch: pl.DataFrame) -> pl.DataFrame:
+    def _update_limits(self, frame: pl.DataFrame, rows: list[int]) -> pl.DataFrame:
         """Recompute limit prices, exactly, for the rows whose inputs changed."""
-        changed = batch.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in _LIMIT_INPUTS))
-        if changed.is_empty():
-            return frame
-        rows = frame.filter(pl.col("symbol").is_in(changed["symbol"].implode()))
-        out: dict[str, list[Any]] = {"symbol": [], "limit_up": [], "limit_down": [], "limit_pct": []}
-        for row in rows.iter_rows(named=True):
+        ups, downs, pcts = [], [], []
+        for row in frame[rows].iter_rows(named=True):
             up, down, pct = self._limits(row)
-            out["symbol"].append(row["symbol"])
-            out["limit_up"].append(up)
-            out["limit_down"].append(down)
-            out["limit_pct"].append(pct)
-        limits = pl.DataFrame(out, schema={k: SCHEMA[k] for k in out})
-        return frame.update(limits, on="symbol", how="left", include_nulls=True)
+            ups.append(up)
+            downs.append(down)
+            pcts.append(pct)
+        for name, values in (("limit_up", ups), ("limit_down", downs), ("limit_pct", pcts)):
+            column = frame.get_column(name).clone()
+            column.scatter(rows, pl.Series(values, dtype=pl.Float64))
+            frame.replace_column(_POSITION[name], column)
+        return frame
 
     def _limits(self, row: dict[str, Any]) -> tuple[float | None, float | None, float | None]:
         inst = classify(row["symbol"])
@@ -232,57 +279,52 @@ class Store:
             down = row["feed_limit_down"]
         return up, down, float(pct) if pct is not None else None
 
-    def _derive(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[LimitEvent]]:
-        last, prev, half_tick = pl.col("last"), pl.col("prev_close"), pl.col("tick") / 2
-        traded = last.is_not_null() & (last > 0) & ~pl.col("suspended").fill_null(False)
-        new_state = (
-            pl.when(traded & ((last - pl.col("limit_up")).abs() < half_tick))
-            .then(pl.lit("up"))
-            .when(traded & ((last - pl.col("limit_down")).abs() < half_tick))
-            .then(pl.lit("down"))
-            .otherwise(pl.lit(None, pl.String))
-        )
-        frame = frame.with_columns(
-            change=pl.when(traded).then(last - prev),
-            pct=pl.when(traded & (prev > 0)).then((last - prev) / prev * 100),
-            premium_pct=pl.when(traded & (pl.col("iopv") > 0)).then(
-                (last - pl.col("iopv")) / pl.col("iopv") * 100
-            ),
-            _new_state=new_state,
-        )
-        moved = frame.filter(pl.col("limit_state").ne_missing(pl.col("_new_state")))
-        events: list[LimitEvent] = []
-        if not moved.is_empty():
-            for row in moved.select("symbol", "name", "ts", "last", "pct", "limit_state", "_new_state").iter_rows():
-                symbol, name, ts, price, pct, old, new = row
-                ts = ts or self.clock or 0
-                if old is not None:
-                    events.append(LimitEvent(ts, symbol, name or symbol, f"limit_{old}_broken", price, pct))
-                if new is not None:
-                    events.append(LimitEvent(ts, symbol, name or symbol, f"limit_{new}", price, pct))
-            events.sort(key=lambda e: e.ts)
-            frame = frame.with_columns(
-                sealed_at=pl.when(pl.col("sealed_at").is_null() & pl.col("_new_state").is_not_null())
-                .then(pl.col("ts"))
-                .otherwise(pl.col("sealed_at")),
-                broken=pl.col("broken").fill_null(False)
-                | (pl.col("limit_state").is_not_null() & pl.col("_new_state").is_null()),
-            )
-        frame = frame.with_columns(limit_state=pl.col("_new_state")).drop("_new_state")
-        return frame, events
+    def _crossings(
+        self, frame: pl.DataFrame, quotes: list[Quote], rows: list[int], before: list[str | None]
+    ) -> list[LimitEvent]:
+        """Limit states can only change on the rows the batch touched: compare those."""
+        after = frame.get_column("limit_state").gather(rows).to_list()
+        moved = [i for i, (old, new) in enumerate(zip(before, after, strict=True)) if old != new]
+        if not moved:
+            return []
+        view = frame[[rows[i] for i in moved]].select("symbol", "name", "ts", "last", "pct")
+        events = []
+        for i, (symbol, name, ts, price, pct) in zip(moved, view.iter_rows(), strict=True):
+            ts = ts or self.clock or 0
+            old, new = before[i], after[i]
+            if old is not None:
+                events.append(LimitEvent(ts, symbol, name or symbol, f"limit_{old}_broken", price, pct))
+            if new is not None:
+                events.append(LimitEvent(ts, symbol, name or symbol, f"limit_{new}", price, pct))
+        events.sort(key=lambda e: e.ts)
+        return events
 
-    def _record_history(self, batch: pl.DataFrame) -> None:
+    def _mark_seals(self, frame: pl.DataFrame, events: list[LimitEvent]) -> pl.DataFrame:
+        """Remember when each instrument first reached a limit, and whether it broke."""
+        sealed_at = frame.get_column("sealed_at").clone()
+        broken = frame.get_column("broken").clone()
+        for e in events:
+            row = self._rows[e.symbol]
+            if e.rule.endswith("_broken"):
+                broken.scatter([row], [True])
+            elif sealed_at[row] is None:
+                sealed_at.scatter([row], [e.ts])
+        frame.replace_column(_POSITION["sealed_at"], sealed_at)
+        frame.replace_column(_POSITION["broken"], broken)
+        return frame
+
+    def _record_history(self, quotes: list[Quote]) -> None:
         """Fold the batch's prices into 1-minute bars per instrument."""
-        rows = batch.select("symbol", "ts", "last", "volume").filter(pl.col("last").is_not_null())
-        if rows.is_empty():
-            return
         history = self.history
         fallback = self.clock or 0
-        for symbol, ts, price, volume in rows.iter_rows():
-            minute = (ts or fallback) // 60000
-            bars = history.get(symbol)
+        for q in quotes:
+            price = q.last
+            if price is None:
+                continue
+            minute = (q.ts or fallback) // 60000
+            bars = history.get(q.symbol)
             if bars is None:
-                bars = history[symbol] = []
+                bars = history[q.symbol] = []
             if bars and bars[-1].minute == minute:
                 bar = bars[-1]
                 bar.close = price
@@ -290,11 +332,11 @@ class Store:
                     bar.high = price
                 elif price < bar.low:
                     bar.low = price
-                if volume is not None:
-                    bar.volume = volume
+                if q.volume is not None:
+                    bar.volume = q.volume
             elif not bars or minute > bars[-1].minute:
                 prior = bars[-1].volume if bars else 0
-                bars.append(Bar(minute, price, price, price, price, volume if volume is not None else prior))
+                bars.append(Bar(minute, price, price, price, price, q.volume if q.volume is not None else prior))
                 if len(bars) > HISTORY_MINUTES:
                     del bars[: len(bars) - HISTORY_MINUTES]
 

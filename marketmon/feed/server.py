@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -282,7 +283,7 @@ class QuoteServer:
             await conn.queue.put(b'{"type":"eof"}')
 
 
-def _chain(first: Event | None, rest: Iterable[Event]) -> Iterable[Event]:
-    if first is not None:
-        yield first
-    yield from rest
+def _chain(first: Event | None, rest: Iterator[Event]) -> Iterator[Event]:
+    # itertools.chain, not a generator with `yield from`: leaving a generator
+    # early closes it, and `yield from` would close the shared iterator too.
+    return itertools.chain([first] if first is not None else [], rest)
