@@ -132,12 +132,18 @@ ServerMessage = Hello | Snapshot | Quotes | FlowMsg | FlowHistory | Status | Err
 KNOWN_TYPES = frozenset(("hello", "snapshot", "quotes", "flow", "flow_history", "status", "error", "eof"))
 
 _server_decoder = msgspec.json.Decoder(ServerMessage)
-_any_decoder = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
 
 
 class BadFrame(ValueError):
     """A frame that is not a valid protocol message; the reason says why."""
+
+
+class _TypeOnly(msgspec.Struct):
+    type: str
+
+
+_type_decoder = msgspec.json.Decoder(_TypeOnly)
 
 
 def decode_server(frame: bytes | str) -> ServerMessage | None:
@@ -147,14 +153,15 @@ def decode_server(frame: bytes | str) -> ServerMessage | None:
     except msgspec.ValidationError as exc:
         # A newer server may send types we do not know yet: skip, do not count.
         try:
-            raw = _any_decoder.decode(frame)
-        except msgspec.DecodeError:
+            kind = _type_decoder.decode(frame).type
+        except (msgspec.DecodeError, RecursionError):
             raise BadFrame(str(exc)) from None
-        if isinstance(raw, dict) and isinstance(raw.get("type"), str) and raw["type"] not in KNOWN_TYPES:
+        if kind not in KNOWN_TYPES:
             return None
         raise BadFrame(str(exc)) from None
-    except msgspec.DecodeError as exc:
-        raise BadFrame(str(exc)) from None
+    except (msgspec.DecodeError, RecursionError) as exc:
+        # RecursionError: absurdly deep nesting is hostile, not a market message.
+        raise BadFrame(str(exc) or "nesting too deep") from None
 
 
 # Client -> server ---------------------------------------------------------------
