@@ -11,14 +11,16 @@ expressions and reports limit crossings.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import polars as pl
 
 from marketmon.feed.protocol import QUOTE_FIELDS, Quote
+from marketmon.history import Bar, BarHistory  # noqa: F401  (Bar: re-exported)
 from marketmon.market import etf
 from marketmon.market.rules import is_st, limit_pct, limits_for
 from marketmon.market.symbols import SymbolError, classify
@@ -48,9 +50,28 @@ _DERIVED = {
 SCHEMA = pl.Schema({**BATCH_SCHEMA, **_STATIC, **_DERIVED})
 _POSITION = {name: i for i, name in enumerate(SCHEMA)}
 
-_FIELDS = tuple(f for f in QUOTE_FIELDS if f != "symbol")
-# Fields whose change means the limit prices must be worked out again.
-_LIMIT_FIELDS = frozenset(("prev_close", "st", "name", "listed", "limit_up", "limit_down", "kind"))
+# Columns whose change means the limit prices must be worked out again.
+_LIMIT_COLUMNS = frozenset(("prev_close", "st", "name", "listed", "feed_limit_up", "feed_limit_down", "kind"))
+
+
+def _batch_frame(quotes: list[Quote]) -> pl.DataFrame:
+    """Pending quotes as one frame, in arrival order, with only the fields they carry.
+
+    One C call per quote pulls its fields out; columns that every quote left
+    empty (most fields of most deltas) are not built at all.
+    """
+    columns = zip(*map(msgspec.structs.astuple, quotes), strict=True)
+    data = {}
+    for name, values in zip(BATCH_SCHEMA, columns, strict=True):
+        if values.count(None) != len(values):
+            data[name] = pl.Series(name, values, dtype=BATCH_SCHEMA[name])
+    return pl.DataFrame(data)
+
+
+@functools.cache
+def _last_values(columns: tuple[str, ...]) -> list[pl.Expr]:
+    """Per symbol, the last non-null value of each field (built once per column set)."""
+    return [pl.col(c).drop_nulls().last() for c in columns]
 
 
 def _derived_columns() -> list[pl.Expr]:
@@ -74,11 +95,12 @@ def _derived_columns() -> list[pl.Expr]:
 
 
 _DERIVE = _derived_columns()
+_DERIVED_NAMES = ["change", "pct", "premium_pct", "limit_state"]
 
 # Indices whose turnover adds up to the whole A-share market: SSE, SZSE, BSE.
 A_SHARE_TOTAL = ("000001.SH", "399106.SZ", "899050.BJ")
 
-HISTORY_MINUTES = 24 * 60  # bound on 1-minute bars kept per instrument
+HISTORY_MINUTES = 24 * 60  # bound on flow points kept
 
 
 @dataclass(slots=True, frozen=True)
@@ -91,16 +113,6 @@ class LimitEvent:
     rule: str  # limit_up, limit_down, limit_up_broken, limit_down_broken
     price: float
     pct: float | None
-
-
-@dataclass(slots=True)
-class Bar:
-    minute: int  # epoch minutes
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: int  # cumulative volume at the bar's close
 
 
 @dataclass
@@ -117,28 +129,24 @@ class Store:
         self.clock: int | None = None  # market time of the newest message, epoch ms
         self.phases: dict[str, str] = {}
         self.flow = FlowState()
-        self.history: dict[str, list[Bar]] = {}
+        self.history = BarHistory()
         self.stale = True  # until a feed says otherwise
         self.unknown: set[str] = set()  # symbols the feed or we could not place
         self.version = 0  # bumped by every flush that changed the frame
-        self._pending: dict[str, Quote] = {}
+        self._pending: list[Quote] = []
         self._pending_since: int | None = None
         self._rows: dict[str, int] = {}  # symbol -> row index in frame
 
     # receive side ------------------------------------------------------------
 
-    def merge(self, quotes: Iterable[Quote], ts: int | None = None) -> None:
-        """Fold partial quotes into the pending batch; last value per field wins."""
-        pending = self._pending
-        for q in quotes:
-            old = pending.get(q.symbol)
-            if old is None:
-                pending[q.symbol] = q
-            else:
-                for f in QUOTE_FIELDS:
-                    v = getattr(q, f)
-                    if v is not None:
-                        setattr(old, f, v)
+    def merge(self, quotes: list[Quote], ts: int | None = None) -> None:
+        """Take partial quotes into the pending batch.
+
+        This is all the receive loop does per message: the per-symbol merge
+        (last value of each field wins) happens for the whole batch at once,
+        as one vectorised group-by in `flush`.
+        """
+        self._pending.extend(quotes)
         if ts is not None:
             self.clock = ts if self.clock is None else max(self.clock, ts)
             if self._pending_since is None:
@@ -179,87 +187,91 @@ class Store:
     # flush -------------------------------------------------------------------
 
     def flush(self) -> list[LimitEvent]:
-        """Apply the pending batch to the frame; return the limit crossings it caused."""
+        """Apply the pending batch to the frame; return the limit crossings it caused.
+
+        Work is done on the touched rows only: gather them, merge the batch in,
+        recompute limits where their inputs changed, derive the computed
+        columns, then scatter the changed columns back by row position.
+        """
         if not self._pending:
             return []
-        quotes = self._admit(list(self._pending.values()))
-        self._pending = {}
+        raw = _batch_frame(self._pending)
+        self._pending = []
         self._pending_since = None
-        if not quotes:
-            return []
-        rows = [self._rows[q.symbol] for q in quotes]
-        before = self.frame.get_column("limit_state").gather(rows).to_list()
-        frame, limits_touched = self._scatter(self.frame, quotes, rows)
-        if limits_touched:
-            frame = self._update_limits(frame, sorted(limits_touched))
-        frame = frame.with_columns(_DERIVE)
-        events = self._crossings(frame, quotes, rows, before)
+        # Merge per symbol: the last non-null value of every field, in arrival order.
+        batch = raw.group_by("symbol", maintain_order=True).agg(_last_values(tuple(raw.columns[1:])))
+        rows = self._admit(batch.get_column("symbol").to_list())
+        if rows is None:  # some symbols could not be placed: drop them
+            batch = batch.filter(pl.col("symbol").is_in(list(self._rows)))
+            raw = raw.filter(pl.col("symbol").is_in(batch.get_column("symbol").implode()))
+            rows = [self._rows[s] for s in batch.get_column("symbol").to_list()]
+            if not rows:
+                return []
+        at = pl.Series(rows, dtype=pl.UInt32)
+        old = self.frame[at]
+        merged = old.clone()
+        changed = list(batch.columns[1:])
+        for name in changed:
+            new = batch.get_column(name)
+            merged.replace_column(_POSITION[name], new.zip_with(new.is_not_null(), old.get_column(name)))
+        if _LIMIT_COLUMNS.intersection(changed):
+            merged = self._update_limits(merged, batch)
+            changed += ["limit_up", "limit_down", "limit_pct"]
+        merged = merged.with_columns(_DERIVE)
+        changed += _DERIVED_NAMES
+        events = self._crossings(old, merged)
         if events:
-            frame = self._mark_seals(frame, events)
+            merged = self._mark_seals(merged, events)
+            changed += ["sealed_at", "broken"]
+        frame = self.frame.clone()  # shares buffers; replaced columns are new
+        for name in changed:
+            column = frame.get_column(name).clone()
+            column.scatter(at, merged.get_column(name))
+            frame.replace_column(_POSITION[name], column)
         self.frame = frame
-        self._record_history(quotes)
+        if "last" in raw.columns:
+            self.history.record(raw, self.clock or 0)
         self.version += 1
         return events
 
-    def _scatter(self, frame: pl.DataFrame, quotes: list[Quote], rows: list[int]) -> tuple[pl.DataFrame, set[int]]:
-        """Write each field's new values into its column at the quotes' rows.
-
-        Positional scatter instead of a join: the store knows every symbol's
-        row, so an update costs the values written, not the size of the frame.
-        """
-        frame = frame.clone()  # shares buffers; replaced columns are new
-        limits_touched: set[int] = set()
-        for f in _FIELDS:
-            values = [getattr(q, f) for q in quotes]
-            at = [r for r, v in zip(rows, values, strict=True) if v is not None]
-            if not at:
-                continue
-            if len(at) < len(values):
-                values = [v for v in values if v is not None]
-            name = COLUMN_OF[f]
-            column = frame.get_column(name).clone()
-            column.scatter(at, pl.Series(values, dtype=column.dtype))
-            frame.replace_column(_POSITION[name], column)
-            if f in _LIMIT_FIELDS:
-                limits_touched.update(at)
-        return frame, limits_touched
-
-    def _admit(self, quotes: list[Quote]) -> list[Quote]:
-        """Add rows for new symbols; drop quotes whose symbol we cannot place."""
+    def _admit(self, symbols: list[str]) -> list[int] | None:
+        """Rows of the batch's symbols, adding rows for new ones; None if some are unknown."""
+        rows_of = self._rows
         new: list[dict[str, Any]] = []
-        kept = []
-        for q in quotes:
-            if q.symbol not in self._rows:
-                try:
-                    inst = classify(q.symbol)
-                except SymbolError:
-                    self.unknown.add(q.symbol)
-                    continue
-                tick = 0.001 if inst.kind in ("etf", "fund") and inst.exchange != "HK" else 0.01
-                self._rows[q.symbol] = len(self._rows)
-                new.append(
-                    {"symbol": q.symbol, "kind": inst.kind, "exchange": inst.exchange,
-                     "board": str(inst.board), "tick": tick,
-                     "currency": "HKD" if inst.exchange == "HK" else "CNY", "broken": False}
-                )  # fmt: skip
-            kept.append(q)
+        complete = True
+        for symbol in symbols:
+            if symbol in rows_of:
+                continue
+            try:
+                inst = classify(symbol)
+            except SymbolError:
+                self.unknown.add(symbol)
+                complete = False
+                continue
+            tick = 0.001 if inst.kind in ("etf", "fund") and inst.exchange != "HK" else 0.01
+            rows_of[symbol] = len(rows_of)
+            new.append(
+                {"symbol": symbol, "kind": inst.kind, "exchange": inst.exchange,
+                 "board": str(inst.board), "tick": tick,
+                 "currency": "HKD" if inst.exchange == "HK" else "CNY", "broken": False}
+            )  # fmt: skip
         if new:
             self.frame = pl.concat([self.frame, pl.DataFrame(new, schema=SCHEMA)], how="vertical")
-        return kept
+        return [rows_of[s] for s in symbols] if complete else None
 
-    def _update_limits(self, frame: pl.DataFrame, rows: list[int]) -> pl.DataFrame:
+    def _update_limits(self, merged: pl.DataFrame, batch: pl.DataFrame) -> pl.DataFrame:
         """Recompute limit prices, exactly, for the rows whose inputs changed."""
-        ups, downs, pcts = [], [], []
-        for row in frame[rows].iter_rows(named=True):
-            up, down, pct = self._limits(row)
-            ups.append(up)
-            downs.append(down)
-            pcts.append(pct)
-        for name, values in (("limit_up", ups), ("limit_down", downs), ("limit_pct", pcts)):
-            column = frame.get_column(name).clone()
-            column.scatter(rows, pl.Series(values, dtype=pl.Float64))
-            frame.replace_column(_POSITION[name], column)
-        return frame
+        inputs = [c for c in batch.columns if c in _LIMIT_COLUMNS]
+        touched = batch.select(pl.any_horizontal(pl.col(c).is_not_null() for c in inputs)).to_series()
+        limits: dict[str, list[float | None]] = {"limit_up": [], "limit_down": [], "limit_pct": []}
+        for row, hit in zip(merged.iter_rows(named=True), touched, strict=True):
+            up, down, pct = self._limits(row) if hit else (row["limit_up"], row["limit_down"], row["limit_pct"])
+            limits["limit_up"].append(up)
+            limits["limit_down"].append(down)
+            limits["limit_pct"].append(pct)
+        for name, values in limits.items():
+            merged.replace_column(_POSITION[name], pl.Series(name, values, dtype=pl.Float64))
+        return merged
 
     def _limits(self, row: dict[str, Any]) -> tuple[float | None, float | None, float | None]:
         inst = classify(row["symbol"])
@@ -279,66 +291,39 @@ class Store:
             down = row["feed_limit_down"]
         return up, down, float(pct) if pct is not None else None
 
-    def _crossings(
-        self, frame: pl.DataFrame, quotes: list[Quote], rows: list[int], before: list[str | None]
-    ) -> list[LimitEvent]:
+    def _crossings(self, old: pl.DataFrame, merged: pl.DataFrame) -> list[LimitEvent]:
         """Limit states can only change on the rows the batch touched: compare those."""
-        after = frame.get_column("limit_state").gather(rows).to_list()
-        moved = [i for i, (old, new) in enumerate(zip(before, after, strict=True)) if old != new]
-        if not moved:
+        before, after = old.get_column("limit_state"), merged.get_column("limit_state")
+        moved = before.ne_missing(after)
+        if not moved.any():
             return []
-        view = frame[[rows[i] for i in moved]].select("symbol", "name", "ts", "last", "pct")
+        view = merged.filter(moved).select("symbol", "name", "ts", "last", "pct")
         events = []
-        for i, (symbol, name, ts, price, pct) in zip(moved, view.iter_rows(), strict=True):
+        for (symbol, name, ts, price, pct), was, now in zip(
+            view.iter_rows(), before.filter(moved), after.filter(moved), strict=True
+        ):
             ts = ts or self.clock or 0
-            old, new = before[i], after[i]
-            if old is not None:
-                events.append(LimitEvent(ts, symbol, name or symbol, f"limit_{old}_broken", price, pct))
-            if new is not None:
-                events.append(LimitEvent(ts, symbol, name or symbol, f"limit_{new}", price, pct))
+            if was is not None:
+                events.append(LimitEvent(ts, symbol, name or symbol, f"limit_{was}_broken", price, pct))
+            if now is not None:
+                events.append(LimitEvent(ts, symbol, name or symbol, f"limit_{now}", price, pct))
         events.sort(key=lambda e: e.ts)
         return events
 
-    def _mark_seals(self, frame: pl.DataFrame, events: list[LimitEvent]) -> pl.DataFrame:
+    def _mark_seals(self, merged: pl.DataFrame, events: list[LimitEvent]) -> pl.DataFrame:
         """Remember when each instrument first reached a limit, and whether it broke."""
-        sealed_at = frame.get_column("sealed_at").clone()
-        broken = frame.get_column("broken").clone()
+        position = {s: i for i, s in enumerate(merged.get_column("symbol").to_list())}
+        sealed_at = merged.get_column("sealed_at").clone()
+        broken = merged.get_column("broken").clone()
         for e in events:
-            row = self._rows[e.symbol]
+            i = position[e.symbol]
             if e.rule.endswith("_broken"):
-                broken.scatter([row], [True])
-            elif sealed_at[row] is None:
-                sealed_at.scatter([row], [e.ts])
-        frame.replace_column(_POSITION["sealed_at"], sealed_at)
-        frame.replace_column(_POSITION["broken"], broken)
-        return frame
-
-    def _record_history(self, quotes: list[Quote]) -> None:
-        """Fold the batch's prices into 1-minute bars per instrument."""
-        history = self.history
-        fallback = self.clock or 0
-        for q in quotes:
-            price = q.last
-            if price is None:
-                continue
-            minute = (q.ts or fallback) // 60000
-            bars = history.get(q.symbol)
-            if bars is None:
-                bars = history[q.symbol] = []
-            if bars and bars[-1].minute == minute:
-                bar = bars[-1]
-                bar.close = price
-                if price > bar.high:
-                    bar.high = price
-                elif price < bar.low:
-                    bar.low = price
-                if q.volume is not None:
-                    bar.volume = q.volume
-            elif not bars or minute > bars[-1].minute:
-                prior = bars[-1].volume if bars else 0
-                bars.append(Bar(minute, price, price, price, price, q.volume if q.volume is not None else prior))
-                if len(bars) > HISTORY_MINUTES:
-                    del bars[: len(bars) - HISTORY_MINUTES]
+                broken.scatter([i], [True])
+            elif sealed_at[i] is None:
+                sealed_at.scatter([i], [e.ts])
+        merged.replace_column(_POSITION["sealed_at"], sealed_at)
+        merged.replace_column(_POSITION["broken"], broken)
+        return merged
 
     # reading -----------------------------------------------------------------
 

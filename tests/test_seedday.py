@@ -249,9 +249,8 @@ def test_every_event_is_a_valid_protocol_message() -> None:
         assert msg is not None and msg.seq == seq
 
 
-def test_generation_is_fast(day: Replay) -> None:
-    # Typically about 1 s; the bound only catches an accidental blow-up.
-    assert day.seconds < 8, day.seconds
+def test_the_day_has_a_realistic_number_of_updates(day: Replay) -> None:
+    # Generation time is measured in bench/, not asserted here.
     assert 100_000 < day.quote_updates < 400_000
 
 

@@ -81,6 +81,7 @@ class FeedClient:
         self.connected = False
         self._last_rx = time.monotonic()
         self._request_id = 0
+        self._expected = 1  # the next seq on this connection
         self._stopping = asyncio.Event()
 
     # public ------------------------------------------------------------------
@@ -151,67 +152,76 @@ class FeedClient:
 
     async def _subscribe(self, ws: ClientConnection) -> None:
         self._request_id += 1
-        self._awaiting = self._request_id
         await ws.send(protocol.subscribe(self.symbols, self._request_id).decode())
 
     async def _receive(self, ws: ClientConnection) -> str | None:
-        store, stats = self.store, self.stats
-        expected = 1
+        self._expected = 1
         async for frame in ws:
             self._last_rx = time.monotonic()
-            if store.stale and self.connected:
-                store.stale = False
+            if self.store.stale and self.connected:
+                self.store.stale = False
                 self._emit("live")
-            stats.messages += 1
-            try:
-                msg = protocol.decode_server(frame)
-            except protocol.BadFrame:
-                stats.bad_messages += 1
-                continue
-            if msg is None:
-                continue
-            seq = getattr(msg, "seq", None)
-            if seq is not None:
-                if seq < expected:  # a duplicate or a straggler: already seen
-                    stats.duplicates += 1
-                    continue
-                if seq > expected:  # lost messages: start over from a snapshot
-                    stats.resyncs += 1
-                    self._emit("resync", f"expected seq {expected}, got {seq}")
-                    expected = seq + 1
-                    await self._subscribe(ws)
-                    continue
-                expected += 1
-            if isinstance(msg, protocol.Quotes):
-                ts = msg.ts or 0
-                if store.pending_span(ts) >= FLUSH_MARKET_MS:
-                    self.flush()
-                store.merge(msg.quotes, msg.ts)
-                stats.quotes += len(msg.quotes)
-            elif isinstance(msg, protocol.Snapshot):
-                store.merge(msg.quotes, msg.ts)
-                stats.quotes += len(msg.quotes)
-                if msg.unknown:
-                    store.unknown.update(msg.unknown)
-                    self._emit("unknown", ", ".join(msg.unknown))
-                if not msg.more:
-                    self.flush()
-            elif isinstance(msg, protocol.FlowMsg):
-                store.set_flow(msgspec.to_builtins(msg.southbound), msgspec.to_builtins(msg.top), msg.ts)
-            elif isinstance(msg, protocol.FlowHistory):
-                store.set_flow_history(msgspec.to_builtins(msg.days))
-            elif isinstance(msg, protocol.Status):
-                store.set_phase(msg.market, msg.phase, msg.ts)
-            elif isinstance(msg, protocol.Hello):
-                store.set_trade_date(msg.trade_date)
-                expected = 1
-            elif isinstance(msg, protocol.Error):
-                self._emit("error", f"{msg.code}: {msg.message}")
-            elif isinstance(msg, protocol.Eof):
-                self.flush()
+            outcome = self.handle(frame)
+            if outcome == "resync":
+                await self._subscribe(ws)
+            elif outcome == "eof":
                 self.connected = False
                 self._emit("eof")
                 return "eof"
+        return None
+
+    def handle(self, frame: str | bytes) -> str | None:
+        """Take one frame into the store; say "resync" or "eof" when that must follow.
+
+        Decoding validates; merging only folds quotes into the pending batch.
+        """
+        store, stats = self.store, self.stats
+        stats.messages += 1
+        try:
+            msg = protocol.decode_server(frame)
+        except protocol.BadFrame:
+            stats.bad_messages += 1
+            return None
+        if msg is None:
+            return None
+        seq = getattr(msg, "seq", None)
+        if seq is not None:
+            if seq < self._expected:  # a duplicate or a straggler: already seen
+                stats.duplicates += 1
+                return None
+            if seq > self._expected:  # lost messages: start over from a snapshot
+                stats.resyncs += 1
+                self._emit("resync", f"expected seq {self._expected}, got {seq}")
+                self._expected = seq + 1
+                return "resync"
+            self._expected += 1
+        if isinstance(msg, protocol.Quotes):
+            if msg.ts is not None and store.pending_span(msg.ts) >= FLUSH_MARKET_MS:
+                self.flush()
+            store.merge(msg.quotes, msg.ts)
+            stats.quotes += len(msg.quotes)
+        elif isinstance(msg, protocol.Snapshot):
+            store.merge(msg.quotes, msg.ts)
+            stats.quotes += len(msg.quotes)
+            if msg.unknown:
+                store.unknown.update(msg.unknown)
+                self._emit("unknown", ", ".join(msg.unknown))
+            if not msg.more:
+                self.flush()
+        elif isinstance(msg, protocol.FlowMsg):
+            store.set_flow(msgspec.to_builtins(msg.southbound), msgspec.to_builtins(msg.top), msg.ts)
+        elif isinstance(msg, protocol.FlowHistory):
+            store.set_flow_history(msgspec.to_builtins(msg.days))
+        elif isinstance(msg, protocol.Status):
+            store.set_phase(msg.market, msg.phase, msg.ts)
+        elif isinstance(msg, protocol.Hello):
+            store.set_trade_date(msg.trade_date)
+            self._expected = 1
+        elif isinstance(msg, protocol.Error):
+            self._emit("error", f"{msg.code}: {msg.message}")
+        elif isinstance(msg, protocol.Eof):
+            self.flush()
+            return "eof"
         return None
 
     async def _watch_silence(self) -> None:

@@ -25,8 +25,12 @@ Symbol = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
 Text = Annotated[str, msgspec.Meta(max_length=200)]
 
 
-class Quote(msgspec.Struct, omit_defaults=True):
-    """A full (snapshot) or partial (quotes) quote; absent fields are None."""
+class Quote(msgspec.Struct, omit_defaults=True, gc=False):
+    """A full (snapshot) or partial (quotes) quote; absent fields are None.
+
+    gc=False: a quote holds only scalars, so the cycle collector need not
+    track the hundreds of thousands made per second.
+    """
 
     symbol: Symbol
     ts: Millis | None = None
