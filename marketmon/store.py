@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -134,6 +135,10 @@ class Store:
         self.unknown: set[str] = set()  # symbols the feed or we could not place
         self.version = 0  # bumped by every flush that changed the frame
         self._pending: list[Quote] = []
+        self._pending_received: float | None = None  # monotonic time the batch's first frame came in
+        # When the oldest frame of the last flushed batch was received: the
+        # screen measures tick-to-screen latency from it.
+        self.flushed_received_at: float | None = None
         self._pending_since: int | None = None
         self._rows: dict[str, int] = {}  # symbol -> row index in frame
 
@@ -146,6 +151,8 @@ class Store:
         (last value of each field wins) happens for the whole batch at once,
         as one vectorised group-by in `flush`.
         """
+        if not self._pending:
+            self._pending_received = time.monotonic()
         self._pending.extend(quotes)
         if ts is not None:
             self.clock = ts if self.clock is None else max(self.clock, ts)
@@ -198,6 +205,7 @@ class Store:
         raw = _batch_frame(self._pending)
         self._pending = []
         self._pending_since = None
+        self.flushed_received_at = self._pending_received
         # Merge per symbol: the last non-null value of every field, in arrival order.
         batch = raw.group_by("symbol", maintain_order=True).agg(_last_values(tuple(raw.columns[1:])))
         rows = self._admit(batch.get_column("symbol").to_list())
@@ -237,10 +245,13 @@ class Store:
     def _admit(self, symbols: list[str]) -> list[int] | None:
         """Rows of the batch's symbols, adding rows for new ones; None if some are unknown."""
         rows_of = self._rows
+        rows = list(map(rows_of.get, symbols))  # the common case: every symbol known
+        if None not in rows:
+            return rows  # type: ignore[return-value]
         new: list[dict[str, Any]] = []
         complete = True
-        for symbol in symbols:
-            if symbol in rows_of:
+        for symbol, row in zip(symbols, rows, strict=True):
+            if row is not None or symbol in rows_of:
                 continue
             try:
                 inst = classify(symbol)
