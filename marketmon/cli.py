@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--watchlist", action="append", default=[], metavar="FILE", help="watchlist file (repeatable)")
     parser.add_argument("--speed", type=float, default=None, help="demo replay speed (1 = real time)")
     parser.add_argument("--config", metavar="FILE", help="settings file")
+    parser.add_argument("--source", choices=("sina", "tencent", "eastmoney"), help="live quotes: run a bridge to this public source in-process")
     sub = parser.add_subparsers(dest="command")
 
     watch = sub.add_parser("watch", help="headless: print alerts and a closing table")
@@ -43,15 +44,32 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--speed", type=float, default=1.0, help="demo speed: 1 real time, 0 as fast as possible")
     watch.add_argument("--duration", type=float, help="stop after this many seconds")
     watch.add_argument("--config", metavar="FILE")
+    watch.add_argument("--history", nargs="?", const="", metavar="FILE",
+                       help="append alerts to the history (default file: alerts.jsonl in the data folder)")  # fmt: skip
+    watch.add_argument("--sound", action="store_true", help="play alert sounds ([sound] settings)")
+    watch.add_argument("--notify", action="store_true", help="desktop notifications for alerts")
+
+    from marketmon import alerts_cli, watchlist_cli  # light: they import the engine only to run
+
+    watchlist_cli.add_parser(sub)
+    alerts_cli.add_parser(sub)
 
     serve = sub.add_parser("serve", help="serve the demo (or a recording) over the protocol")
-    serve.add_argument("--demo", action="store_true", required=True, help="serve the bundled seed day")
+    served = serve.add_mutually_exclusive_group(required=True)
+    served.add_argument("--demo", action="store_true", help="serve the bundled seed day")
+    served.add_argument("--replay", metavar="FILE", help="play a recording made by `marketmon record`")
+    served.add_argument("--upstream", metavar="URL", help="desk gateway: fan this feed out to many terminals")
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--speed", type=float, default=1.0)
     serve.add_argument("--start", metavar="HH:MM", help="begin the day at this market time")
     serve.add_argument("--until", metavar="HH:MM", help="hold the market at this time")
     serve.add_argument("--token", help="require this token (?token= or Authorization: Bearer)")
+    serve.add_argument("--cert", metavar="FILE", help="TLS certificate (PEM): serve wss://")
+    serve.add_argument("--key", metavar="FILE", help="TLS private key (PEM)")
+    from marketmon.feedcli import add_commands
+
+    add_commands(sub)
     return parser
 
 
@@ -64,6 +82,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_watch(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command in ("bridge", "convert", "record"):
+            from marketmon.feedcli import run_command
+
+            return run_command(args)
+        if args.command == "watchlist":
+            from marketmon.watchlist_cli import run
+
+            return run(args)
+        if args.command == "alerts":
+            from marketmon.alerts_cli import run as run_alerts
+
+            return run_alerts(args)
         return _tui(args)
     except UsageError as exc:
         print(f"marketmon: {exc}", file=sys.stderr)
@@ -85,8 +115,15 @@ def market_time(text: str | None, trade_date: str) -> int | None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if not args.demo or args.cert or args.key:  # --replay, --upstream, or TLS: marketmon/feedcli.py
+        from marketmon.feedcli import serve_command
+
+        return serve_command(args)
     from marketmon.feed.seedday import SEED_DAY
     from marketmon.feed.server import QuoteServer
+    from marketmon.feedcli import _warn_exposed
+
+    _warn_exposed(args)  # as every other serve mode does
 
     async def run() -> None:
         server = QuoteServer(

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import itertools
 import logging
+import ssl
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,6 +23,7 @@ from websockets.exceptions import ConnectionClosed
 
 from marketmon import __version__
 from marketmon.feed import protocol
+from marketmon.feed.coalesce import CoalescingQueue
 from marketmon.feed.script import Event, Script
 from marketmon.market.symbols import SymbolError, normalize
 
@@ -33,11 +36,15 @@ QUEUE_DEPTH = 256  # messages a connection may have waiting before playback wait
 class _Connection:
     """One client: what it subscribed to and its ordered outbound queue."""
 
-    def __init__(self, ws: ServerConnection) -> None:
+    def __init__(self, ws: ServerConnection, coalesce: bool = False) -> None:
         self.ws = ws
         self.all = False
         self.symbols: set[str] = set()
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_DEPTH)
+        # Replay paces to the slowest client (a bounded Queue blocks publish);
+        # a gateway must not, so it merges updates for a slow client instead.
+        self.queue: asyncio.Queue[bytes | None] | CoalescingQueue = (
+            CoalescingQueue(QUEUE_DEPTH) if coalesce else asyncio.Queue(QUEUE_DEPTH)
+        )
         self.seq = 0
 
     @property
@@ -61,8 +68,10 @@ class QuoteServer:
         start_at: int | None = None,
         until: int | None = None,
         token: str | None = None,
-        max_size: int = protocol.MAX_FRAME_BYTES,
+        max_size: int = protocol.MAX_REQUEST_BYTES,  # of a client's messages
         wait_for_client: bool = True,
+        coalesce: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.script = script
         self.speed = speed
@@ -71,6 +80,9 @@ class QuoteServer:
         self.token = token
         self.max_size = max_size
         self.wait_for_client = wait_for_client
+        self.coalesce = coalesce
+        self.ssl_context = ssl_context
+        self.unknown: set[str] = set()  # symbols a live source said it does not know
         self.trade_date = script.trade_date if script else None
         self.tz = script.tz if script else "Asia/Shanghai"
         # Full market state, as every client should end up seeing it.
@@ -90,7 +102,7 @@ class QuoteServer:
 
     async def start(self) -> int:
         self._server = await serve(
-            self._handle, self.host, self.port, max_size=self.max_size, compression=None
+            self._handle, self.host, self.port, max_size=self.max_size, compression=None, ssl=self.ssl_context
         )
         self.port = self._server.sockets[0].getsockname()[1]
         if self.script is not None:
@@ -99,7 +111,7 @@ class QuoteServer:
 
     @property
     def url(self) -> str:
-        return f"ws://{self.host}:{self.port}"
+        return f"{'wss' if self.ssl_context else 'ws'}://{self.host}:{self.port}"
 
     async def close(self) -> None:
         if self._player:
@@ -145,9 +157,10 @@ class QuoteServer:
                 mine = [q for q in body["quotes"] if q["symbol"] in conn.symbols]
                 if not mine:
                     continue
-                await self._put(conn, protocol.encode({**body, "quotes": mine}))
+                mine_body = {**body, "quotes": mine}
+                await self._put(conn, protocol.encode(mine_body), mine_body)
             else:
-                await self._put(conn, encoded)
+                await self._put(conn, encoded, body)
 
     async def finish(self) -> None:
         """The session is over: tell every client, and every later one."""
@@ -155,9 +168,12 @@ class QuoteServer:
         for conn in list(self._connections):
             await self._put(conn, b'{"type":"eof"}')
 
-    async def _put(self, conn: _Connection, body: bytes) -> None:
+    async def _put(self, conn: _Connection, body: bytes, message: dict[str, Any] | None = None) -> None:
         if conn in self._connections:
-            await conn.queue.put(body)
+            if isinstance(conn.queue, CoalescingQueue):
+                conn.queue.put_nowait(body, message)  # never waits for a slow client
+            else:
+                await conn.queue.put(body)
             self.messages_sent += 1
 
     # playback --------------------------------------------------------------------
@@ -201,13 +217,17 @@ class QuoteServer:
             return True
         query = parse_qs(urlsplit(ws.request.path).query) if ws.request else {}
         header = ws.request.headers.get("Authorization", "") if ws.request else ""
-        return query.get("token", [None])[0] == self.token or header == f"Bearer {self.token}"
+        token = self.token.encode()
+        # compare_digest: constant time, so response timing leaks nothing of the token
+        by_query = hmac.compare_digest(query.get("token", [""])[0].encode(), token)
+        by_header = header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), token)
+        return by_query or by_header
 
     async def _handle(self, ws: ServerConnection) -> None:
         if not self._authorised(ws):
             await ws.close(4401, "unauthorised")
             return
-        conn = _Connection(ws)
+        conn = _Connection(ws, self.coalesce)
         self._connections.add(conn)
         writer = asyncio.create_task(conn.writer())
         try:
@@ -258,7 +278,7 @@ class QuoteServer:
             except SymbolError:
                 unknown.append(raw)
                 continue
-            if symbol in self.quotes or self.script is None:
+            if symbol in self.quotes or (self.script is None and symbol not in self.unknown):
                 wanted.add(symbol)
             else:
                 unknown.append(raw)

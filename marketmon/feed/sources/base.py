@@ -1,0 +1,125 @@
+"""What every source shares: the result type, field helpers, validation.
+
+Parsers are pure: bytes in, protocol quote dicts out. A body that is not the
+source's format at all raises `ParseError`; a single bad line inside a good
+body is reported in `Parsed.errors` and skipped, so one odd instrument never
+costs the others their update.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from marketmon.feed.protocol import Quote
+from marketmon.market.symbols import SymbolError, classify
+
+MARKET_TZ = ZoneInfo("Asia/Shanghai")  # HK keeps the same UTC+8 clock
+
+
+class ParseError(ValueError):
+    """The body is not in the source's format; the message says what was wrong."""
+
+
+@dataclass
+class Parsed:
+    quotes: list[dict[str, Any]] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # codes the source says it does not know
+    errors: list[str] = field(default_factory=list)  # lines skipped, with the reason
+
+
+@dataclass(frozen=True)
+class Source:
+    """One public quote source: naming, request building, parsing, limits."""
+
+    name: str
+    base_url: str
+    batch_size: int  # symbols per request
+    code_of: Callable[[str], str]  # canonical symbol -> the source's code
+    build_url: Callable[[str, Sequence[str]], str]  # (base_url, codes) -> request URL
+    parse: Callable[[bytes | str], Parsed]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def decode(body: bytes | str, encoding: str) -> str:
+    # GB18030 is a superset of GBK: the rare name outside GBK still decodes.
+    if isinstance(body, str):
+        return body
+    return body.decode("gb18030" if encoding.lower() in ("gbk", "gb2312") else encoding, errors="replace")
+
+
+def number(text: str, what: str) -> float:
+    """A decimal field; ParseError if it is not one (inf and nan are not)."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise ParseError(f"{what}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ParseError(f"{what}: {text!r} is not a finite number")
+    return value
+
+
+def price(text: str, what: str) -> float | None:
+    """A price field; 0 (or empty) means "none" in every source, never a price."""
+    if text.strip() in ("", "-"):
+        return None
+    value = number(text, what)
+    return value if value > 0 else None
+
+
+def shares(text: str, what: str, unit: int = 1) -> int | None:
+    """A volume field in `unit` shares (100 for lots), as whole shares."""
+    if text.strip() in ("", "-"):
+        return None
+    value = number(text, what)
+    if value < 0:
+        raise ParseError(f"{what}: negative volume {text!r}")
+    return round(value * unit)
+
+
+def local_ms(day: str, clock: str) -> int | None:
+    """'2025-09-12' or '2025/09/12' plus 'HH:MM[:SS]' in market time -> epoch ms."""
+    try:
+        d = dt.date.fromisoformat(day.strip().replace("/", "-"))
+        t = dt.time.fromisoformat(clock.strip())
+        ms = int(dt.datetime.combine(d, t, MARKET_TZ).timestamp() * 1000)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return ms if ms > 0 else None
+
+
+def local_time(ts_ms: int) -> dt.time | None:
+    """Market clock time of an epoch-ms timestamp; None if it is no real moment."""
+    try:
+        return dt.datetime.fromtimestamp(ts_ms / 1000, MARKET_TZ).time()
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def finish(quote: dict[str, Any]) -> dict[str, Any]:
+    """Fill in what the symbol tells (kind, currency), drop empty fields, validate.
+
+    Validation uses the protocol's own `Quote` type, so a parser can never hand
+    the server a quote that a client would reject as a bad frame.
+    """
+    symbol = quote["symbol"]
+    try:
+        inst = classify(symbol)
+    except SymbolError as exc:
+        raise ParseError(str(exc)) from None
+    quote.setdefault("kind", inst.kind)
+    quote.setdefault("currency", "HKD" if inst.exchange == "HK" else "CNY")
+    name = quote.get("name")
+    quote["name"] = name.strip()[:64] if isinstance(name, str) else None
+    out = {k: v for k, v in quote.items() if v is not None and v != ""}
+    try:
+        msgspec.convert(out, Quote)
+    except msgspec.ValidationError as exc:
+        raise ParseError(f"{symbol}: {exc}") from None
+    return out
