@@ -14,7 +14,13 @@ from typing import Any, TextIO
 import msgspec
 
 from marketmon.alerts.engine import Alert, AlertConfig
+from marketmon.alerts.history import AlertHistory
+from marketmon.alerts.notify import Notifier
+from marketmon.alerts.sinks import AlertSinks
+from marketmon.alerts.sound import Player
 from marketmon.cli import EXIT_OK, EXIT_UNREACHABLE, UsageError
+from marketmon.config import paths
+from marketmon.config.settings import Settings, SettingsError, load_settings
 from marketmon.config.watchlists import WatchlistError
 from marketmon.config.watchlists import load as load_watchlist
 from marketmon.engine import Engine
@@ -31,17 +37,38 @@ _FEED_STATES = {"connected", "disconnected", "reconnecting", "resync", "eof"}
 
 
 def run_watch(args: argparse.Namespace) -> int:
-    symbols, alerts = _selection(args)
+    settings = _settings(args)
+    symbols, alerts = _selection(args, settings)
     out = Output(sys.stdout, as_json=args.json)
     try:
-        return asyncio.run(_watch(args, symbols, alerts, out))
+        return asyncio.run(_watch(args, symbols, alerts, out, _sinks(args, settings, alerts)))
     except FeedUnreachable as exc:
         print(f"marketmon: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
 
 
-def _selection(args: argparse.Namespace) -> tuple[list[str] | None, AlertConfig]:
-    alerts = AlertConfig()
+def _settings(args: argparse.Namespace) -> Settings:
+    """The settings file's rules and sound; a bad file is bad input here (exit 2)."""
+    try:
+        return load_settings(getattr(args, "config", None))
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _sinks(args: argparse.Namespace, settings: Settings, alerts: AlertConfig) -> AlertSinks:
+    """History, sound and notification only when asked: a script's watch stays silent."""
+    history = None
+    if getattr(args, "history", None) is not None:
+        history = AlertHistory(args.history or paths.alert_history_file())
+    player = Player(settings.sound, bell=lambda: print("\a", end="", file=sys.stderr, flush=True)) if args.sound else None
+    return AlertSinks(
+        history=history, player=player, notifier=Notifier(enabled=True) if args.notify else None,
+        rules=alerts.for_symbol, on_error=lambda message: print(f"marketmon: {message}", file=sys.stderr),
+    )  # fmt: skip
+
+
+def _selection(args: argparse.Namespace, settings: Settings) -> tuple[list[str] | None, AlertConfig]:
+    alerts = settings.alert_config()
     if args.all:
         return None, alerts
     if args.symbols:
@@ -53,7 +80,7 @@ def _selection(args: argparse.Namespace) -> tuple[list[str] | None, AlertConfig]
             raise UsageError("--symbols names no symbol")
         return symbols, alerts
     try:
-        wl = load_watchlist(args.watchlist)
+        wl = load_watchlist(args.watchlist, base=settings.rules)
     except WatchlistError as exc:
         raise UsageError(str(exc)) from None
     alerts.default = wl.defaults
@@ -61,7 +88,9 @@ def _selection(args: argparse.Namespace) -> tuple[list[str] | None, AlertConfig]
     return wl.symbols, alerts
 
 
-async def _watch(args: argparse.Namespace, symbols: list[str] | None, alerts: AlertConfig, out: Output) -> int:
+async def _watch(
+    args: argparse.Namespace, symbols: list[str] | None, alerts: AlertConfig, out: Output, sinks: AlertSinks
+) -> int:
     server = None
     url = args.url
     if args.demo:
@@ -71,7 +100,13 @@ async def _watch(args: argparse.Namespace, symbols: list[str] | None, alerts: Al
         server = QuoteServer(SEED_DAY, speed=args.speed)
         await server.start()
         url = server.url
-    engine = Engine(url, symbols=symbols, alerts=alerts, on_alert=out.alert, on_feed=out.feed)
+    def on_alert(alert: Alert) -> None:
+        out.alert(alert)
+        sinks(alert)
+
+    engine = Engine(url, symbols=symbols, alerts=alerts, on_alert=on_alert, on_feed=out.feed)
+    if sinks.player is not None:
+        sinks.player.phases = lambda: engine.store.phases
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGINT, engine.stop)
@@ -87,6 +122,7 @@ async def _watch(args: argparse.Namespace, symbols: list[str] | None, alerts: Al
     finally:
         if server is not None:
             await server.close()
+        sinks.wait()
     out.closing(engine, symbols, time.monotonic() - started)
     return EXIT_OK
 

@@ -4,17 +4,23 @@ A threshold rule fires when its value crosses the threshold while armed,
 then disarms; it re-arms only after the value has moved back past the
 threshold by `hysteresis`, and never fires again within `cooldown_s` of
 market time. A price oscillating around a threshold therefore alerts once.
+
+The same arming applies to the rules that measure motion rather than level:
+`fast_move` (the change of the last price over a window of 1-minute bars,
+both directions), `volume_spike` (this minute's volume against the average
+of the previous minutes) and the market-wide `southbound_net_buy` (SH + SZ
+net buy of the day against a threshold in HKD).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
-from marketmon.store import LimitEvent, Store
+from marketmon.store import Bar, LimitEvent, Store
 
 LIMIT_RULES = ("limit_up", "limit_down", "limit_up_broken", "limit_down_broken")
 # rule -> (frame column, direction): +1 fires at or above, -1 at or below.
@@ -24,6 +30,12 @@ THRESHOLD_RULES: dict[str, tuple[str, int]] = {
     "premium_above": ("premium_pct", +1),
     "discount_below": ("premium_pct", -1),
 }
+MOTION_RULES = ("fast_move", "volume_spike")
+MARKET_RULES = ("southbound_net_buy",)
+SOUTHBOUND = "SOUTHBOUND"  # the symbol of market-wide flow alerts
+# Southbound re-arms once the net buy is back below the threshold by this share
+# of it: flows move in steps of tens of millions, the percent margin would be noise.
+FLOW_REARM_FRACTION = 0.1
 
 
 @dataclass(slots=True, frozen=True)
@@ -55,6 +67,13 @@ class RuleSet:
     premium_above: float | None = None
     discount_below: float | None = None
     sound: str = "default"
+    fast_move_pct: float | None = None  # |change| over the window, percent
+    fast_move_minutes: int = 5
+    volume_spike: float | None = None  # this minute's volume / average of the previous minutes
+
+    def active(self) -> bool:
+        """Whether any per-symbol rule beyond limits needs the symbol evaluated."""
+        return any(self.thresholds()) or self.fast_move_pct is not None or self.volume_spike is not None
 
     def thresholds(self) -> Iterable[tuple[str, float]]:
         for rule in THRESHOLD_RULES:
@@ -69,6 +88,9 @@ class AlertConfig:
     per_symbol: dict[str, RuleSet] = field(default_factory=dict)
     hysteresis: float = 0.5  # percentage points to move back before re-arming
     cooldown_s: float = 300.0  # market seconds between two alerts of one rule and symbol
+    cooldowns: dict[str, float] = field(default_factory=dict)  # per-rule cooldown_s overrides
+    volume_spike_minutes: int = 20  # the average a minute's volume is compared with
+    southbound_net_buy_above_hkd: float | None = None
 
     def for_symbol(self, symbol: str) -> RuleSet:
         return self.per_symbol.get(symbol, self.default)
@@ -83,6 +105,7 @@ class AlertEngine:
     def evaluate(self, store: Store, limit_events: list[LimitEvent]) -> list[Alert]:
         alerts = [self._limit_alert(e) for e in limit_events if self.config.for_symbol(e.symbol).limit]
         alerts.extend(self._thresholds(store))
+        alerts.extend(self._southbound(store))
         alerts.sort(key=lambda a: a.ts)
         return alerts
 
@@ -96,17 +119,19 @@ class AlertEngine:
 
     def _thresholds(self, store: Store) -> list[Alert]:
         cfg = self.config
-        watched = {s for s, r in cfg.per_symbol.items() if any(r.thresholds())}
-        if not watched and not any(cfg.default.thresholds()):
+        watched = {s for s, r in cfg.per_symbol.items() if r.active()}
+        if not watched and not cfg.default.active():
             return []
         frame = store.frame
-        if watched and not any(cfg.default.thresholds()):
+        if watched and not cfg.default.active():
             frame = frame.filter(pl.col("symbol").is_in(list(watched)))
         alerts = []
         cols = ("symbol", "name", "ts", "last", "pct", "premium_pct")
         for symbol, name, ts, last, pct, premium in frame.select(cols).iter_rows():
             values = {"pct": pct, "premium_pct": premium}
-            for rule, threshold in cfg.for_symbol(symbol).thresholds():
+            rules = cfg.for_symbol(symbol)
+            alerts.extend(self._motion(store, symbol, name or symbol, ts or store.clock or 0, rules, last, pct))
+            for rule, threshold in rules.thresholds():
                 column, direction = THRESHOLD_RULES[rule]
                 value = values[column]
                 if value is None:
@@ -116,27 +141,101 @@ class AlertEngine:
                     alerts.append(alert)
         return alerts
 
+    def _motion(
+        self, store: Store, symbol: str, name: str, ts: int, rules: RuleSet, last: float | None, pct: float | None
+    ) -> list[Alert]:
+        bars = store.history.get(symbol)
+        if not bars or last is None:
+            return []
+        alerts: list[Alert | None] = []
+        if rules.fast_move_pct is not None and rules.fast_move_pct > 0:
+            move, minutes = _window_change(bars, last, rules.fast_move_minutes), rules.fast_move_minutes
+            if move is not None:
+                # Up and down arm separately (state keys), but share the rule name.
+                for direction, state in ((+1, "fast_move_up"), (-1, "fast_move_down")):
+                    threshold = rules.fast_move_pct * direction
+                    message = f"{name} moved {move:+.2f}% within {minutes} min"
+                    alerts.append(self._check(
+                        symbol, name, ts, "fast_move", move, threshold, direction, last, pct, state=state, message=message
+                    ))  # fmt: skip
+        if rules.volume_spike is not None:
+            n = self.config.volume_spike_minutes
+            ratio = _volume_ratio(bars, n)
+            if ratio is not None:
+                message = f"{name} volume this minute {ratio:.1f}x the {n}-minute average"
+                threshold = rules.volume_spike
+                alerts.append(self._check(
+                    symbol, name, ts, "volume_spike", ratio, threshold, +1, last, pct, message=message
+                ))  # fmt: skip
+        return [a for a in alerts if a is not None]
+
+    def _southbound(self, store: Store) -> list[Alert]:
+        threshold = self.config.southbound_net_buy_above_hkd
+        latest = store.flow.latest
+        if threshold is None or not latest:
+            return []
+        channels = latest.get("southbound") or {}
+        total = sum(float((channels.get(ch) or {}).get("net_buy_hkd") or 0.0) for ch in ("SH", "SZ"))
+        message = f"Southbound net buy HK${total / 1e9:,.2f}bn crossed HK${threshold / 1e9:,.2f}bn"
+        alert = self._check(
+            SOUTHBOUND, "Southbound", latest.get("ts") or store.clock or 0, "southbound_net_buy", total, threshold,
+            +1, None, None, margin=abs(threshold) * FLOW_REARM_FRACTION, message=message,
+        )  # fmt: skip
+        return [alert] if alert else []
+
     def _check(
         self, symbol: str, name: str, ts: int, rule: str, value: float, threshold: float,
         direction: int, last: float | None, pct: float | None,
+        *, state: str | None = None, margin: float | None = None, message: str | None = None,
     ) -> Alert | None:  # fmt: skip
-        key = (symbol, rule)
+        key = (symbol, state or rule)
         crossed = (value - threshold) * direction >= 0
         armed = self._armed.get(key, True)
         if not armed:
             # Re-arm only once the value is back past the threshold by the margin.
-            if (threshold - value) * direction >= self.config.hysteresis:
+            if (threshold - value) * direction >= (self.config.hysteresis if margin is None else margin):
                 self._armed[key] = True
             return None
         if not crossed:
             return None
         self._armed[key] = False
         last_fired = self._last_fired.get(key)
-        if last_fired is not None and ts - last_fired < self.config.cooldown_s * 1000:
+        cooldown = self.config.cooldowns.get(rule, self.config.cooldown_s)
+        if last_fired is not None and ts - last_fired < cooldown * 1000:
             return None
         self._last_fired[key] = ts
-        what = "premium" if rule.startswith(("premium", "discount")) else "change"
-        return Alert(
-            ts, symbol, name, rule, last, pct,
-            f"{name} {what} {value:+.2f}% crossed {threshold:+.2f}%", value,
-        )  # fmt: skip
+        if message is None:
+            what = "premium" if rule.startswith(("premium", "discount")) else "change"
+            message = f"{name} {what} {value:+.2f}% crossed {threshold:+.2f}%"
+        return Alert(ts, symbol, name, rule, last, pct, message, value)
+
+
+def _window_change(bars: Sequence[Bar], last: float, minutes: int) -> float | None:
+    """Percent change of `last` against the price `minutes` minutes of market time ago.
+
+    The reference is the close of the newest bar at or before the window's
+    start (over lunch, the last bar of the morning); with less history than
+    the window, the open of the first bar. The scan stops at the window's
+    start, so it costs about `minutes` steps however long the day.
+    """
+    cutoff = bars[-1].minute - minutes
+    ref = bars[0].open
+    for bar in reversed(bars):
+        if bar.minute <= cutoff:
+            ref = bar.close
+            break
+    return (last - ref) / ref * 100 if ref > 0 else None
+
+
+def _volume_ratio(bars: Sequence[Bar], n: int) -> float | None:
+    """This minute's volume over the average of the previous `n` traded minutes.
+
+    Bars hold cumulative volume at their close, so a minute's volume is the
+    difference to the bar before; the first bar (the opening auction) has no
+    "before" and never counts. None until there are `n` minutes to compare with.
+    """
+    if n < 1 or len(bars) < n + 2:
+        return None
+    current = bars[-1].volume - bars[-2].volume
+    average = (bars[-2].volume - bars[-2 - n].volume) / n
+    return current / average if average > 0 else None

@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from marketmon.alerts.engine import THRESHOLD_RULES, RuleSet
+from marketmon.alerts.sound import SOUND_NAMES
+from marketmon.config import paths
 from marketmon.market.symbols import SymbolError, normalize
 
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
@@ -20,7 +23,7 @@ _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 class WatchlistError(ValueError):
     def __init__(self, path: Path | str, message: str, line: int | None = None, column: int | None = None):
-        self.path, self.line, self.column = str(path), line, column
+        self.path, self.line, self.column, self.message = str(path), line, column, message
         where = f"{path}:{line}:{column}" if line else str(path)
         super().__init__(f"{where}: {message}")
 
@@ -37,22 +40,35 @@ class Watchlist:
         return self.overrides.get(symbol, self.defaults)
 
 
-def load(path: Path | str) -> Watchlist:
+def bundled_paths() -> list[Path]:
+    """The example lists shipped in the package (marketmon.watchlists), by file name."""
+    folder = resources.files("marketmon.watchlists")
+    return sorted((Path(str(e)) for e in folder.iterdir() if e.name.endswith(".toml")), key=lambda p: p.name)
+
+
+def user_paths() -> list[Path]:
+    """The user's own lists: every *.toml in the user watchlist folder."""
+    folder = paths.user_watchlists_dir()
+    return sorted(folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def load(path: Path | str, base: RuleSet | None = None) -> Watchlist:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise WatchlistError(path, f"cannot read: {exc}") from None
-    return parse(text, path)
+    return parse(text, path, base)
 
 
-def parse(text: str, path: Path | str = "<watchlist>") -> Watchlist:
+def parse(text: str, path: Path | str = "<watchlist>", base: RuleSet | None = None) -> Watchlist:
+    """`base` (the settings file's rules) is what the list's [alerts] table overrides."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = _TOML_POS.search(str(exc))
         msg = _TOML_POS.sub("", str(exc)).strip()
-        raise WatchlistError(path, msg, *(map(int, m.groups()) if m else ())) from None
+        raise WatchlistError(path, msg, *(map(int, m.groups()) if m else _end(text))) from None
     name = data.get("name", Path(str(path)).stem)
     if not isinstance(name, str):
         raise WatchlistError(path, "'name' must be a string", *_locate(text, "name"))
@@ -70,7 +86,7 @@ def parse(text: str, path: Path | str = "<watchlist>") -> Watchlist:
     alerts = data.get("alerts", {})
     if not isinstance(alerts, dict):
         raise WatchlistError(path, "[alerts] must be a table", *_locate(text, "alerts"))
-    defaults = _rules(alerts, RuleSet(), path, text)
+    defaults = _rules(alerts, base or RuleSet(), path, text, section="")
     overrides: dict[str, RuleSet] = {}
     for key, value in alerts.items():
         if isinstance(value, dict):
@@ -78,29 +94,73 @@ def parse(text: str, path: Path | str = "<watchlist>") -> Watchlist:
                 symbol = normalize(key)
             except SymbolError as exc:
                 raise WatchlistError(path, str(exc), *_locate(text, key)) from None
-            overrides[symbol] = _rules(value, defaults, path, text)
+            overrides[symbol] = _rules(value, defaults, path, text, section=key)
     return Watchlist(name, symbols, defaults, overrides, Path(str(path)))
 
 
-def _rules(table: dict[str, Any], base: RuleSet, path: Path | str, text: str) -> RuleSet:
+# Rule keys whose value is a number; `false` turns off what the settings file turned on.
+_NUMBERS = {
+    **{rule: "a number (percent)" for rule in THRESHOLD_RULES},
+    "fast_move_pct": "a number above 0 (percent)",
+    "volume_spike": "a number above 0 (times the average minute volume)",
+}
+
+
+def _rules(table: dict[str, Any], base: RuleSet, path: Path | str, text: str, section: str | None = None) -> RuleSet:
     rules = RuleSet(**vars(base))
     for key, value in table.items():
         if isinstance(value, dict):
             continue
+        where = _locate_key(text, key, section)
         if key == "limit":
             if not isinstance(value, bool):
-                raise WatchlistError(path, "'limit' must be true or false", *_locate(text, key))
+                raise WatchlistError(path, "'limit' must be true or false", *where)
             rules.limit = value
-        elif key in THRESHOLD_RULES:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise WatchlistError(path, f"'{key}' must be a number (percent)", *_locate(text, key))
+        elif key in _NUMBERS:
+            if value is False:
+                setattr(rules, key, None)
+                continue
+            positive = key not in THRESHOLD_RULES
+            if isinstance(value, bool) or not isinstance(value, int | float) or (positive and value <= 0):
+                raise WatchlistError(path, f"'{key}' must be {_NUMBERS[key]}", *where)
             setattr(rules, key, float(value))
+        elif key == "fast_move_minutes":
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 240:
+                raise WatchlistError(path, "'fast_move_minutes' must be a whole number from 1 to 240", *where)
+            rules.fast_move_minutes = value
         elif key == "sound":
-            if not isinstance(value, str):
-                raise WatchlistError(path, "'sound' must be a string", *_locate(text, key))
-            rules.sound = value
+            rules.sound = _sound(value, path, where)
         # Unknown keys are left alone: newer versions may add rules.
     return rules
+
+
+def _sound(value: Any, path: Path | str, where: tuple[int, int] | tuple[()]) -> str:
+    """"off", "default", a bundled name, or a .wav path (relative to the list's folder)."""
+    if isinstance(value, str) and (value in ("off", "default") or value in SOUND_NAMES):
+        return value
+    if isinstance(value, str) and value.lower().endswith(".wav"):
+        wav = Path(value).expanduser()
+        if not wav.is_absolute() and Path(str(path)).is_file():
+            wav = Path(str(path)).parent / wav
+        return str(wav)
+    names = ", ".join(sorted(SOUND_NAMES))
+    raise WatchlistError(path, f"'sound' must be \"off\", \"default\", one of {names}, or a .wav path", *where)
+
+
+def _locate_key(text: str, key: str, section: str | None = None) -> tuple[int, int] | tuple[()]:
+    """Line and column of `key = ...`; with `section`, inside that [alerts...] table."""
+    pattern = re.compile(rf"""^\s*(["']?){re.escape(key)}\1\s*=""")
+    inside = section is None
+    for n, line in enumerate(text.splitlines(), 1):
+        header = line.split("#")[0].strip().replace(" ", "")
+        if section is not None and header.startswith("["):
+            # "" is the [alerts] table itself; a symbol is its [alerts."CODE.EX"] table.
+            inside = header == "[alerts]" if section == "" else header.startswith("[alerts.") and section in header
+            continue
+        m = pattern.match(line)
+        if inside and m:
+            return n, len(line) - len(line.lstrip()) + 1
+    return _locate(text, key)
 
 
 def _locate(text: str, needle: str) -> tuple[int, int] | tuple[()]:
@@ -111,3 +171,9 @@ def _locate(text: str, needle: str) -> tuple[int, int] | tuple[()]:
             if col >= 0 and not line.lstrip().startswith("#"):
                 return n, col + 1
     return ()
+
+
+def _end(text: str) -> tuple[int, int]:
+    """Where "at end of document" is: tomllib gives no line and column for it."""
+    lines = text.split("\n")
+    return len(lines), len(lines[-1]) + 1

@@ -1,0 +1,70 @@
+"""Desktop notifications: notify-send (Linux) or osascript (macOS). Off by default.
+
+Started as argument lists, never through a shell, and never waited for. The
+alert text comes from the feed, so it is passed as data: to notify-send as
+arguments (with markup characters escaped, since some servers render a
+subset of HTML), and to osascript as `argv` of a fixed script rather than
+spliced into AppleScript source.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from marketmon.alerts.engine import Alert
+from marketmon.text import printable
+
+_OSASCRIPT = ("on run argv", "display notification (item 2 of argv) with title (item 1 of argv)", "end run")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def command_for(title: str, body: str) -> list[str] | None:
+    """The notification command for this system, or None when there is none."""
+    exe = shutil.which("notify-send")
+    if exe:
+        # "--": a name from the feed that starts with "-" is text, not an option.
+        return [exe, "--app-name=marketmon", "--", printable(title), _escape(printable(body))]
+    exe = shutil.which("osascript")
+    if exe:
+        script = [arg for line in _OSASCRIPT for arg in ("-e", line)]
+        return [exe, *script, printable(title), printable(body)]
+    return None
+
+
+@dataclass
+class Notifier:
+    enabled: bool = False
+
+    def __post_init__(self) -> None:
+        self._children: list[subprocess.Popen[bytes]] = []
+
+    def notify(self, alert: Alert) -> bool:
+        """Show the alert; False when off or no notifier exists."""
+        self._children = [c for c in self._children if c.poll() is None]  # reap finished ones
+        if not self.enabled:
+            return False
+        command = command_for(f"{alert.symbol} {alert.rule}", alert.message)
+        if command is None:
+            return False
+        try:
+            child = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # fmt: skip
+        except OSError:
+            return False
+        self._children.append(child)
+        return True
+
+    def wait(self, timeout: float = 5.0) -> None:
+        for child in self._children:
+            try:
+                child.wait(timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        self._children.clear()
