@@ -27,7 +27,7 @@ class Engine:
         on_alert: Callable[[Alert], None] = lambda a: None,
         on_feed: Callable[[FeedEvent], None] = lambda e: None,
         on_flush: Callable[[], None] = lambda: None,
-        flush_interval: float = FLUSH_INTERVAL_S,
+        flush_interval: float | None = FLUSH_INTERVAL_S,
         **client_options: object,
     ) -> None:
         self.store = Store()
@@ -45,14 +45,19 @@ class Engine:
         self.on_flush()
 
     async def run(self) -> str:
-        """Run until the feed ends (eof) or stop(); returns why it ended."""
-        ticker = asyncio.create_task(self._tick())
+        """Run until the feed ends (eof) or stop(); returns why it ended.
+
+        With flush_interval=None the owner flushes (the TUI does, right before
+        it draws, so data waits for one screen tick, not two).
+        """
+        ticker = asyncio.create_task(self._tick()) if self.flush_interval else None
         try:
             return await self.client.run()
         finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+            if ticker is not None:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
             if self.store.has_pending:
                 self.flush()
 
@@ -60,6 +65,7 @@ class Engine:
         self.client.stop()
 
     async def _tick(self) -> None:
+        assert self.flush_interval
         while True:
             await asyncio.sleep(self.flush_interval)
             if self.store.has_pending:

@@ -102,6 +102,7 @@ _DERIVED_NAMES = ["change", "pct", "premium_pct", "limit_state"]
 A_SHARE_TOTAL = ("000001.SH", "399106.SZ", "899050.BJ")
 
 HISTORY_MINUTES = 24 * 60  # bound on flow points kept
+MAX_UNKNOWN = 10_000  # unknown symbols remembered by name; a hostile feed cannot grow this without end
 
 
 @dataclass(slots=True, frozen=True)
@@ -132,13 +133,14 @@ class Store:
         self.flow = FlowState()
         self.history = BarHistory()
         self.stale = True  # until a feed says otherwise
-        self.unknown: set[str] = set()  # symbols the feed or we could not place
+        self.unknown: set[str] = set()  # symbols the feed or we could not place (at most MAX_UNKNOWN)
+        self.unplaced = 0  # quotes dropped because their symbol could not be placed
         self.version = 0  # bumped by every flush that changed the frame
         self._pending: list[Quote] = []
         self._pending_received: float | None = None  # monotonic time the batch's first frame came in
-        # When the oldest frame of the last flushed batch was received: the
-        # screen measures tick-to-screen latency from it.
-        self.flushed_received_at: float | None = None
+        # When the oldest frame flushed since the screen last looked was
+        # received: the screen measures tick-to-screen latency from it.
+        self._unshown_since: float | None = None
         self._pending_since: int | None = None
         self._rows: dict[str, int] = {}  # symbol -> row index in frame
 
@@ -166,6 +168,12 @@ class Store:
     @property
     def has_pending(self) -> bool:
         return bool(self._pending)
+
+    def note_unknown(self, symbols: list[str]) -> None:
+        """Remember symbols that could not be placed, up to MAX_UNKNOWN of them."""
+        room = MAX_UNKNOWN - len(self.unknown)
+        if room > 0:
+            self.unknown.update(symbols[:room])
 
     def set_trade_date(self, text: str | None) -> None:
         if text:
@@ -205,13 +213,16 @@ class Store:
         raw = _batch_frame(self._pending)
         self._pending = []
         self._pending_since = None
-        self.flushed_received_at = self._pending_received
+        if self._unshown_since is None:
+            self._unshown_since = self._pending_received
         # Merge per symbol: the last non-null value of every field, in arrival order.
         batch = raw.group_by("symbol", maintain_order=True).agg(_last_values(tuple(raw.columns[1:])))
         rows = self._admit(batch.get_column("symbol").to_list())
         if rows is None:  # some symbols could not be placed: drop them
             batch = batch.filter(pl.col("symbol").is_in(list(self._rows)))
+            height = raw.height
             raw = raw.filter(pl.col("symbol").is_in(batch.get_column("symbol").implode()))
+            self.unplaced += height - raw.height
             rows = [self._rows[s] for s in batch.get_column("symbol").to_list()]
             if not rows:
                 return []
@@ -256,7 +267,7 @@ class Store:
             try:
                 inst = classify(symbol)
             except SymbolError:
-                self.unknown.add(symbol)
+                self.note_unknown([symbol])
                 complete = False
                 continue
             tick = 0.001 if inst.kind in ("etf", "fund") and inst.exchange != "HK" else 0.01
@@ -337,6 +348,11 @@ class Store:
         return merged
 
     # reading -----------------------------------------------------------------
+
+    def take_unshown(self) -> float | None:
+        """Monotonic receive time of the oldest data flushed since the last call."""
+        since, self._unshown_since = self._unshown_since, None
+        return since
 
     def quote(self, symbol: str) -> dict[str, Any] | None:
         row = self._rows.get(symbol)

@@ -32,3 +32,19 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interva
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 (pytest's hook)
+    """The fault suites' tally (tests/faultkit.py): printed after the run and, with
+    $MARKETMON_RELIABILITY_JSON, written there (bench/reliability_summary.py reads it)."""
+    import os
+    import sys
+
+    faultkit = sys.modules.get("tests.faultkit")
+    if faultkit is None or not faultkit.TALLY:
+        return
+    tally = {k: faultkit.TALLY[k] for k in faultkit.KEYS}
+    terminalreporter.write_sep("-", "reliability tally")
+    terminalreporter.write_line("  ".join(f"{k.replace('_', ' ')}: {v}" for k, v in tally.items()))
+    if path := os.environ.get("MARKETMON_RELIABILITY_JSON"):
+        faultkit.write_tally(path)

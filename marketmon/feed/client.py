@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,14 +20,18 @@ from dataclasses import dataclass
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.protocol import State
 
 from marketmon.feed import protocol
 from marketmon.market.sessions import is_trading
-from marketmon.store import Store
+from marketmon.store import MAX_UNKNOWN, Store
 
 # Merge at most this much market time into one flush, so a replay at full
 # speed still sees every 3-second step (and every limit touched in it).
 FLUSH_MARKET_MS = 1000
+# ...and at most this many quotes: a burst at one instant (or a feed that never
+# advances its clock) must not pile up in memory until the next tick.
+MAX_PENDING_QUOTES = 50_000
 
 
 class FeedUnreachable(RuntimeError):
@@ -66,6 +71,7 @@ class FeedClient:
         ping_interval: float | None = 10.0,
         ping_timeout: float | None = 10.0,
         max_size: int = protocol.MAX_FRAME_BYTES,
+        close_timeout: float = 2.0,
     ) -> None:
         self.url = url
         self.store = store
@@ -77,6 +83,9 @@ class FeedClient:
         self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
         self.ping_interval, self.ping_timeout = ping_interval, ping_timeout
         self.max_size = max_size
+        self.close_timeout = close_timeout
+        self._told: set[str] = set()  # unknown symbols already reported
+        self._merged = 0  # quotes merged since this client last flushed (an upper bound on the pending batch)
         self.stats = FeedStats()
         self.connected = False
         self._last_rx = time.monotonic()
@@ -102,7 +111,7 @@ class FeedClient:
                     ping_interval=self.ping_interval,
                     ping_timeout=self.ping_timeout,
                     open_timeout=5,
-                    close_timeout=2,
+                    close_timeout=self.close_timeout,
                     compression=None,
                 ) as ws:
                     attempt = 0
@@ -110,13 +119,13 @@ class FeedClient:
                     if await self._follow(ws) == "eof":
                         return "eof"
             except InvalidURI as exc:
-                raise FeedUnreachable(f"bad feed URL {self.url!r}: {exc}") from None
+                raise FeedUnreachable(f"bad feed URL {redact(self.url)!r}: {exc}") from None
             except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake) as exc:
                 self._lost(str(exc) or type(exc).__name__)
             if self._stopping.is_set():
                 break
             if not ever_connected and time.monotonic() - started > self.give_up_after:
-                raise FeedUnreachable(f"cannot reach the feed at {self.url}")
+                raise FeedUnreachable(f"cannot reach the feed at {redact(self.url)}")
             delay = min(self.backoff_max, self.backoff_initial * 2**attempt)
             delay *= 0.5 + random.random() / 2  # jitter: terminals must not reconnect in lockstep
             attempt += 1
@@ -131,12 +140,16 @@ class FeedClient:
     async def _follow(self, ws: ClientConnection) -> str | None:
         self.connected = True
         self._last_rx = time.monotonic()
-        self._emit("connected", self.url)
+        self._emit("connected", redact(self.url))  # shown and logged: never the token
         watchdog = asyncio.create_task(self._watch_silence())
         stop = asyncio.create_task(self._stopping.wait())
+        receiver: asyncio.Task[str | None] | None = None
         try:
             await self._subscribe(ws)
             receiver = asyncio.create_task(self._receive(ws))
+            # Its error is read below, unless we are cancelled first (the app quits):
+            # then nobody is left to read it, and asyncio would print it on exit.
+            receiver.add_done_callback(lambda t: t.cancelled() or t.exception())
             done, _ = await asyncio.wait({receiver, stop}, return_when=asyncio.FIRST_COMPLETED)
             if receiver in done:
                 return receiver.result()
@@ -147,8 +160,10 @@ class FeedClient:
         finally:
             watchdog.cancel()
             stop.cancel()
+            if receiver is not None:
+                receiver.cancel()  # a no-op when it is done; else we were cancelled: it goes too
             if self.connected:
-                self._lost("connection closed")
+                self._lost(_why_closed(ws))
 
     async def _subscribe(self, ws: ClientConnection) -> None:
         self._request_id += 1
@@ -196,18 +211,25 @@ class FeedClient:
                 return "resync"
             self._expected += 1
         if isinstance(msg, protocol.Quotes):
-            if msg.ts is not None and store.pending_span(msg.ts) >= FLUSH_MARKET_MS:
-                self.flush()
+            if (msg.ts is not None and store.pending_span(msg.ts) >= FLUSH_MARKET_MS) or (
+                self._merged >= MAX_PENDING_QUOTES
+            ):
+                self._flush()
             store.merge(msg.quotes, msg.ts)
             stats.quotes += len(msg.quotes)
+            self._merged += len(msg.quotes)
         elif isinstance(msg, protocol.Snapshot):
+            if self._merged >= MAX_PENDING_QUOTES:
+                self._flush()
             store.merge(msg.quotes, msg.ts)
             stats.quotes += len(msg.quotes)
+            self._merged += len(msg.quotes)
             if msg.unknown:
-                store.unknown.update(msg.unknown)
-                self._emit("unknown", ", ".join(msg.unknown))
+                store.unknown.update(msg.unknown[: max(0, MAX_UNKNOWN - len(store.unknown))])
+                self._told.update(store.unknown.intersection(msg.unknown))
+                self._emit("unknown", _some(msg.unknown))
             if not msg.more:
-                self.flush()
+                self._flush()
         elif isinstance(msg, protocol.FlowMsg):
             store.set_flow(msgspec.to_builtins(msg.southbound), msgspec.to_builtins(msg.top), msg.ts)
         elif isinstance(msg, protocol.FlowHistory):
@@ -220,19 +242,33 @@ class FeedClient:
         elif isinstance(msg, protocol.Error):
             self._emit("error", f"{msg.code}: {msg.message}")
         elif isinstance(msg, protocol.Eof):
-            self.flush()
+            self._flush()
+            self._report_unknown()
             return "eof"
         return None
 
     async def _watch_silence(self) -> None:
-        """Mark quotes stale when a connected feed goes quiet in trading hours."""
+        """Mark quotes stale when a connected feed goes quiet in trading hours;
+        name the symbols whose quotes the store could not place (once each)."""
         while True:
             await asyncio.sleep(min(1.0, self.stale_after / 4))
             silent = time.monotonic() - self._last_rx > self.stale_after
             trading = not self.store.phases or any(is_trading(p) for p in self.store.phases.values())
             if silent and trading and not self.store.stale:
                 self.store.stale = True
-                self._emit("stale", f"no data for {self.stale_after:.0f}s")
+                self._emit("stale", f"no data for {self.stale_after:g}s")
+            self._report_unknown()
+
+    def _flush(self) -> None:
+        self._merged = 0
+        self.flush()
+
+    def _report_unknown(self) -> None:
+        """Quotes for symbols the store could not place were dropped: say which (once each)."""
+        if len(self.store.unknown) > len(self._told):
+            new = sorted(self.store.unknown - self._told)
+            self._told.update(new)
+            self._emit("unknown", _some(new))
 
     def _lost(self, why: str) -> None:
         if self.connected:
@@ -242,3 +278,22 @@ class FeedClient:
 
     def _emit(self, state: str, detail: str = "") -> None:
         self.on_event(FeedEvent(state, self.store.clock or int(time.time() * 1000), detail))
+
+
+def _why_closed(ws: ClientConnection) -> str:
+    """What ended a connection, in websockets' words: "sent 1011 (internal error)
+    keepalive ping timeout; no close frame received", "received 1009 ...", ..."""
+    if ws.protocol.state is State.CLOSED:
+        return str(ws.protocol.close_exc)
+    return "connection closed"
+
+
+def _some(names: list[str], limit: int = 20) -> str:
+    """A list of names for one line: the first `limit`, then how many more."""
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def redact(url: str) -> str:
+    """The URL as it may be shown: a `token=` in the query (or a password) as `***`."""
+    return re.sub(r"(?i)([?&]token=)[^&#]*", r"\1***", re.sub(r"//([^/@:]*):[^/@]*@", r"//\1:***@", url))

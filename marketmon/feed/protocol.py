@@ -14,6 +14,9 @@ import msgspec
 
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 16 * 1024 * 1024  # PROTOCOL section 2: at least 16 MiB
+# What a server accepts from a client: a subscribe for the whole market is
+# ~100 KB, so 1 MiB is ample and keeps a stranger from making it parse 16 MiB.
+MAX_REQUEST_BYTES = 1024 * 1024
 
 # Bounds that reject nonsense without rejecting any real market: no price is
 # negative or above a billion, no name is longer than a line.
@@ -23,6 +26,12 @@ Count = Annotated[int, msgspec.Meta(ge=0, le=10**15)]
 Millis = Annotated[int, msgspec.Meta(ge=0, le=10**14)]
 Symbol = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
 Text = Annotated[str, msgspec.Meta(max_length=200)]
+# A real calendar date, YYYY-MM-DD, checked in the decoder (the store parses it
+# with date.fromisoformat, which must never see "2025-02-30", "0000-01-01",
+# non-ASCII digits or a trailing newline: `$` would allow one, `\Z` does not).
+_DAY = r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+_LEAP = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29"
+Date = Annotated[str, msgspec.Meta(pattern=rf"^(?!0000)(?:[0-9]{{4}}-{_DAY}|{_LEAP})\Z")]
 
 
 class Quote(msgspec.Struct, omit_defaults=True, gc=False):
@@ -50,7 +59,7 @@ class Quote(msgspec.Struct, omit_defaults=True, gc=False):
     iopv: Price | None = None
     currency: Annotated[str, msgspec.Meta(max_length=8)] | None = None
     st: bool | None = None
-    listed: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    listed: Date | None = None
     limit_up: Price | None = None
     limit_down: Price | None = None
     suspended: bool | None = None
@@ -73,7 +82,7 @@ class TopName(msgspec.Struct):
 
 
 class FlowDay(msgspec.Struct):
-    date: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    date: Date
     net_buy_hkd: Amount = 0.0
     top: list[TopName] = []
 
@@ -81,7 +90,7 @@ class FlowDay(msgspec.Struct):
 class Hello(msgspec.Struct, tag="hello", tag_field="type"):
     protocol: int = PROTOCOL_VERSION
     server: Text = ""
-    trade_date: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    trade_date: Date | None = None
     tz: Text = "Asia/Shanghai"
 
 
@@ -158,13 +167,14 @@ def decode_server(frame: bytes | str) -> ServerMessage | None:
         # A newer server may send types we do not know yet: skip, do not count.
         try:
             kind = _type_decoder.decode(frame).type
-        except (msgspec.DecodeError, RecursionError):
+        except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
             raise BadFrame(str(exc)) from None
         if kind not in KNOWN_TYPES:
             return None
         raise BadFrame(str(exc)) from None
-    except (msgspec.DecodeError, RecursionError) as exc:
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
         # RecursionError: absurdly deep nesting is hostile, not a market message.
+        # UnicodeDecodeError: a binary frame whose strings are not UTF-8.
         raise BadFrame(str(exc) or "nesting too deep") from None
 
 
@@ -184,7 +194,7 @@ _request_decoder = msgspec.json.Decoder(ClientRequest)
 def decode_request(frame: bytes | str) -> ClientRequest:
     try:
         return _request_decoder.decode(frame)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
         raise BadFrame(str(exc)) from None
 
 
