@@ -168,12 +168,7 @@ def run(quick: bool = False, screen: bool = True) -> dict[str, Any]:
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="marketmon bench")
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--quick", action="store_true", help="smaller runs, for a smoke test")
-    parser.add_argument("--no-screen", action="store_true", help="skip the TUI figures")
-    args = parser.parse_args(argv)
+def run_bench(args: argparse.Namespace) -> int:
     result = run(quick=args.quick, screen=not args.no_screen)
     if args.json:
         print(json.dumps(result))

@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--token", help="require this token (?token= or Authorization: Bearer)")
     serve.add_argument("--cert", metavar="FILE", help="TLS certificate (PEM): serve wss://")
     serve.add_argument("--key", metavar="FILE", help="TLS private key (PEM)")
+    serve.add_argument("--universe", choices=("seed", "full"), default="seed",
+                       help="with --demo: the seed day's names, or the full market (~9,000 instruments)")  # fmt: skip
+
+    bench = sub.add_parser("bench", help="measure ingest, screen, start-up and memory (docs/performance.md)")
+    bench.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    bench.add_argument("--quick", action="store_true", help="smaller runs, for a smoke test")
+    bench.add_argument("--no-screen", action="store_true", help="skip the figures that run the TUI")
     from marketmon.feedcli import add_commands
 
     add_commands(sub)
@@ -90,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from marketmon.watchlist_cli import run
 
             return run(args)
+        if args.command == "bench":
+            from marketmon.bench import run_bench
+
+            return run_bench(args)
         if args.command == "alerts":
             from marketmon.alerts_cli import run as run_alerts
 
@@ -125,9 +136,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     _warn_exposed(args)  # as every other serve mode does
 
+    script = SEED_DAY
+    if args.universe == "full":
+        from marketmon.feed.universe import FullUniverse
+
+        script = FullUniverse(SEED_DAY)
+
     async def run() -> None:
         server = QuoteServer(
-            SEED_DAY,
+            script,
             speed=args.speed,
             host=args.host,
             port=args.port,
@@ -139,7 +156,8 @@ def _serve(args: argparse.Namespace) -> int:
             await server.start()
         except OSError as exc:
             raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
-        print(f"serving the seed day {SEED_DAY.trade_date} on {server.url} (speed {args.speed:g})", flush=True)
+        what = "the full market" if args.universe == "full" else "the seed day"
+        print(f"serving {what} {SEED_DAY.trade_date} on {server.url} (speed {args.speed:g})", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

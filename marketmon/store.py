@@ -137,6 +137,7 @@ class Store:
         self.unplaced = 0  # quotes dropped because their symbol could not be placed
         self.version = 0  # bumped by every flush that changed the frame
         self._pending: list[Quote] = []
+        self.touched: set[str] = set()  # symbols the last flush changed
         self._pending_received: float | None = None  # monotonic time the batch's first frame came in
         # When the oldest frame flushed since the screen last looked was
         # received: the screen measures tick-to-screen latency from it.
@@ -227,6 +228,7 @@ class Store:
             if not rows:
                 return []
         at = pl.Series(rows, dtype=pl.UInt32)
+        self.touched = set(batch.get_column("symbol").to_list())
         old = self.frame[at]
         merged = old.clone()
         changed = list(batch.columns[1:])

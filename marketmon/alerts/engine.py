@@ -122,9 +122,11 @@ class AlertEngine:
         watched = {s for s, r in cfg.per_symbol.items() if r.active()}
         if not watched and not cfg.default.active():
             return []
-        frame = store.frame
-        if watched and not cfg.default.active():
-            frame = frame.filter(pl.col("symbol").is_in(list(watched)))
+        # Values only change on the rows the last flush touched: look at those.
+        candidates = store.touched if cfg.default.active() else watched.intersection(store.touched)
+        if not candidates:
+            return []
+        frame = store.frame.filter(pl.col("symbol").is_in(list(candidates)))
         alerts = []
         cols = ("symbol", "name", "ts", "last", "pct", "premium_pct")
         for symbol, name, ts, last, pct, premium in frame.select(cols).iter_rows():
@@ -144,8 +146,10 @@ class AlertEngine:
     def _motion(
         self, store: Store, symbol: str, name: str, ts: int, rules: RuleSet, last: float | None, pct: float | None
     ) -> list[Alert]:
+        if (rules.fast_move_pct is None and rules.volume_spike is None) or last is None:
+            return []  # no motion rule here: do not look the bars up at all
         bars = store.history.get(symbol)
-        if not bars or last is None:
+        if not bars:
             return []
         alerts: list[Alert | None] = []
         if rules.fast_move_pct is not None and rules.fast_move_pct > 0:
