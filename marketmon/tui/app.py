@@ -1,0 +1,467 @@
+"""The trader's screen: the app shell, its layout, keys, themes and refresh tick.
+
+The engine (feed client + store + alerts) runs as a worker in the app's
+event loop; with no --url the bundled demo day is served in-process over
+loopback first. A 4 Hz timer looks at `store.version` and, inside one
+`batch_update()`, hands the store to the panels that are on screen; each
+panel redraws only what changed. Nothing shown is computed twice: pct,
+limits, limit states and premiums come from the store's frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Input, Tab, Tabs
+
+from marketmon.alerts.engine import Alert
+from marketmon.alerts.history import AlertHistory
+from marketmon.alerts.notify import Notifier
+from marketmon.alerts.sinks import AlertSinks
+from marketmon.alerts.sound import Player
+from marketmon.config import paths
+from marketmon.config.settings import load_or_defaults
+from marketmon.engine import Engine
+from marketmon.feed.client import FeedEvent, FeedUnreachable
+from marketmon.store import Store
+from marketmon.tui import keys, lists, settings, themes
+from marketmon.tui.alert_log import AlertLog
+from marketmon.tui.detail import Detail
+from marketmon.tui.etf_premium import EtfPremiumPanel
+from marketmon.tui.index_strip import IndexStrip
+from marketmon.tui.limit_board import LimitBoard
+from marketmon.tui.screens import HelpScreen, MarketmonCommands
+from marketmon.tui.southbound import SouthboundPanel
+from marketmon.tui.status_bar import StatusBar
+from marketmon.tui.trace import PaintTrace
+from marketmon.tui.watchlist import COLUMNS, WatchlistPanel, WatchTable
+
+DEMO_SPEED = 20.0
+TICK_S = 0.2  # 5 Hz: smooth to the eye, cheap for the CPU; also the flush tick
+# Below this size panels no longer fit side by side: one panel at a time.
+COMPACT_WIDTH, COMPACT_HEIGHT = 140, 32
+TICKER_HEIGHT, NO_STRIP_HEIGHT = 40, 16
+CHART_UNDER_LIST_HEIGHT = 30  # a small terminal this tall still shows the chart under the list
+PANEL_TITLES = {"watchlists": "Watchlists", "detail": "Chart", "limits": "Limit board 涨停/跌停",
+                "etf": "ETF premium", "southbound": "Southbound 港股通", "alerts": "Alerts"}  # fmt: skip
+VIEW_IDS = {"watch": "watchlists", "detail": "detail", "limits": "limits", "etf": "etf",
+            "southbound": "southbound", "alerts": "alerts"}  # fmt: skip
+
+
+class MainScreen(Screen):
+    """The monitor's screen: it tells the app when the terminal changes size."""
+
+    def on_resize(self, event: Resize) -> None:
+        app = self.app
+        if isinstance(app, MarketmonApp) and hasattr(app, "_main"):
+            app._apply_layout()
+
+
+class MarketmonApp(App[int]):
+    TITLE = "marketmon"
+    CSS_PATH = ["app.tcss", "panels.tcss"]
+    BINDINGS = keys.bindings()
+    COMMANDS = App.COMMANDS | {MarketmonCommands}
+
+    def __init__(
+        self,
+        *,
+        url: str | None = None,
+        watchlists: Sequence[str | Path] = (),
+        speed: float | None = None,
+        settings_path: Path | None = None,
+        demo_start: int | None = None,
+        demo_until: int | None = None,
+        feed_options: dict[str, Any] | None = None,
+        handle_signals: bool = False,
+    ) -> None:
+        # Theme files load first: App.__init__ already asks for the theme variables.
+        self.own_themes, theme_errors = themes.load_all()
+        super().__init__()
+        self.url = url
+        self.demo = url is None
+        self.speed = DEMO_SPEED if speed is None else speed
+        self.demo_start, self.demo_until = demo_start, demo_until
+        self.feed_options = feed_options or {}
+        self.handle_signals = handle_signals
+        # The settings file (sound, alert defaults, theme); a bad one means defaults and a message.
+        self.settings, settings_error = load_or_defaults(settings_path)
+        self.settings_path = self.settings.path or paths.settings_file()
+        self.lists, self._list_errors = lists.load_lists(watchlists, base=self.settings.rules)
+        self.alert_config = self.settings.alert_config(self.lists)
+        self.engine: Engine | None = None
+        self.store: Store | None = None
+        self.feed_state = "connecting"
+        self.view: str | None = None  # the one panel shown, or None for all
+        self._seen: dict[str, int] = {}  # panel id -> store.version it last showed
+        self._startup_notes = [(str(e), "Theme not loaded") for e in theme_errors]
+        if settings_error is not None:
+            self._startup_notes.append((str(settings_error), "Settings not read: running on defaults"))
+        self.history = AlertHistory(paths.alert_history_file())
+        # Every alert goes to the history, the sound player and (if on) the desktop;
+        # the alert panel shows it on top (_on_alert).
+        self.player = Player(self.settings.sound, bell=self.bell)
+        self.sinks = AlertSinks(
+            history=self.history, player=self.player, notifier=Notifier(enabled=self.settings.notify),
+            rules=self.alert_config.for_symbol, on_error=lambda m: self.notify(m, severity="error"),
+        )  # fmt: skip
+        self._load_themes()
+
+    # themes ------------------------------------------------------------------
+
+    def _load_themes(self) -> None:
+        found = self.own_themes
+        for theme in found.values():
+            self.register_theme(theme)
+        chosen = self.settings.theme
+        if chosen is not None and chosen not in found:
+            self._startup_notes.append((f"theme {chosen!r} from {self.settings_path} not found", "Theme"))
+            chosen = None
+        self._persist_theme = False  # the first set is the saved choice, not a new one
+        if not found:
+            return  # no theme file loaded (each one was reported): Textual's default stays
+        self.theme = chosen or (themes.DEFAULT_THEME if themes.DEFAULT_THEME in found else next(iter(found)))
+        # Only our themes: their app variables ($price-up, ...) are what every panel needs.
+        for name in list(self.available_themes):
+            if name not in found:
+                self.unregister_theme(name)
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        # A user theme may leave app colours out: they fall back to the default theme's.
+        default = getattr(self, "own_themes", {}).get(themes.DEFAULT_THEME)
+        return dict(default.variables) if default else {}
+
+    def watch_theme(self, name: str) -> None:
+        if not self._persist_theme:
+            return
+        try:
+            settings.save_theme(self.settings_path, name)
+        except (settings.SettingsError, OSError) as exc:
+            self.notify(str(exc), title="Theme not saved", severity="error", timeout=10)
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:  # fmt: skip
+        # Messages quote file names, file contents and the feed: plain text, never markup.
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def set_theme(self, name: str) -> None:
+        self.theme = name
+
+    def action_theme_next(self) -> None:
+        names = sorted(self.own_themes) or sorted(self.available_themes)
+        self.theme = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
+        self.notify(f"Theme: {self.theme}", timeout=2)
+
+    # layout ------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(demo=self.demo, speed=self.speed if self.demo else None, id="status")
+        yield IndexStrip(id="indices")
+        yield Tabs(*[Tab(short, id=f"view-{name}") for name, _title, _key, short in keys.VIEWS], id="views")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield WatchlistPanel(self.lists, id="watchlists", classes="panel")
+                yield Detail(id="detail", classes="panel")
+            with Vertical(id="right"):
+                yield LimitBoard(id="limits", classes="panel")
+                yield EtfPremiumPanel(id="etf", classes="panel")
+                yield SouthboundPanel(id="southbound", classes="panel")
+        yield AlertLog(self.history, id="alerts", classes="panel")
+        yield Footer()
+
+    def part(self, selector: str | type, expect: type = Widget) -> Any:
+        """A widget of the main screen, whichever screen (help, palette) is on top."""
+        return self._main.query_one(selector, expect)
+
+    def on_mount(self) -> None:
+        self._trace = PaintTrace.from_env()  # bench only: MARKETMON_TRACE=FILE
+        self._main = self.screen
+        # Kept, not queried: handlers still run while the app shuts down and the DOM empties.
+        self._status = self.part(StatusBar)
+        self._watchlists = self.part("#watchlists", WatchlistPanel)
+        self._detail = self.part("#detail", Detail)
+        self._alert_log = self.part(AlertLog)
+        self._panels = [self.part(f"#{i}") for i in ("indices", "watchlists", "detail", "limits", "etf", "southbound")]
+        for panel_id, title in PANEL_TITLES.items():
+            self.part(f"#{panel_id}").border_title = title
+        for message, title in self._startup_notes:
+            self.notify(message, title=title, severity="error", timeout=15)
+        for error in self._list_errors:
+            self.notify(str(error), title="Watchlist not loaded", severity="error", timeout=15)
+        self._persist_theme = True
+        self.theme_changed_signal.subscribe(self, lambda _theme: self.watchlists.restyle())
+        self._apply_layout()
+        self.watchlists.table.focus()
+        self.set_interval(TICK_S, self._tick)
+        self._run_feed()
+        if self.handle_signals:
+            # SIGTERM / SIGHUP end the app as Ctrl+Q does, so the terminal is given back.
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                with contextlib.suppress(NotImplementedError, ValueError, AttributeError):
+                    loop.add_signal_handler(sig, self.exit)
+
+    def get_default_screen(self) -> Screen:
+        return MainScreen(id="_default")
+
+    @property
+    def compact(self) -> bool:
+        size = self._main.size
+        return size.width < COMPACT_WIDTH or size.height < COMPACT_HEIGHT
+
+    @property
+    def watchlists(self) -> WatchlistPanel:
+        return self._watchlists
+
+    @property
+    def detail(self) -> Detail:
+        return self._detail
+
+    def _apply_layout(self) -> None:
+        """Show every panel, or (small terminal, zoomed panel) just one of them."""
+        compact = self.compact
+        view = self.view or ("watch" if compact else None)
+        screen = self._main
+        screen.set_class(compact, "-compact")
+        screen.set_class(view is not None, "-single")
+        strip = self.part(IndexStrip)
+        height = self._main.size.height
+        strip.display = height >= NO_STRIP_HEIGHT
+        strip.set_class(compact or height < TICKER_HEIGHT, "-ticker")
+        shown = VIEW_IDS.get(view) if view else None
+        for name, panel_id in VIEW_IDS.items():
+            self.part(f"#{panel_id}").display = shown is None or panel_id == shown
+        chart_under = compact and self.view is None and height >= CHART_UNDER_LIST_HEIGHT
+        screen.set_class(chart_under, "-chart-under")
+        if chart_under:
+            self.detail.display = True  # room enough: the chart stays under the list
+        self.part("#left").display = shown in (None, "watchlists", "detail")
+        self.part("#right").display = shown in (None, "limits", "etf", "southbound")
+        self.part("#main").display = shown != "alerts"
+        if view is not None:
+            self.part("#views", Tabs).active = f"view-{view}"
+        self.call_after_refresh(self._tick)  # panels just shown catch up at once
+
+    def action_view(self, name: str) -> None:
+        """Show one panel; its key again (or Esc) brings back the full screen."""
+        if self.view == name and not self.compact:
+            name = None
+        self.view = name
+        self._apply_layout()
+        target = self.part(f"#{VIEW_IDS[name]}") if name else self.watchlists
+        self._focus_in(target)
+
+    def action_view_next(self) -> None:
+        names = [v[0] for v in keys.VIEWS]
+        current = self.view or "watch"
+        self.action_view(names[(names.index(current) + 1) % len(names)])
+
+    @on(Tabs.TabActivated, "#views")
+    def _view_tab(self, event: Tabs.TabActivated) -> None:
+        name = event.tab.id.removeprefix("view-")
+        if (self.view or "watch") != name and (self.view is not None or self.compact):
+            self.action_view(name)
+
+    def _focus_in(self, widget: Widget) -> None:
+        if widget is self.watchlists:
+            self.watchlists.table.focus()
+        elif widget.can_focus:
+            widget.focus()
+        else:
+            focusable = [w for w in widget.query("*") if w.focusable]
+            if focusable:
+                focusable[0].focus()
+
+    def action_back(self) -> None:
+        box = self.part("#wl-filter", Input)
+        if box.has_focus:
+            self.watchlists.close_filter(clear=True)
+        elif self.view is not None and (not self.compact or self.view != "watch"):
+            self.action_view("watch" if self.compact else self.view)  # leave the zoomed panel
+        elif box.display:
+            self.watchlists.close_filter(clear=True)
+        else:
+            self.watchlists.table.focus()
+
+    # watchlist actions -------------------------------------------------------------
+
+    def action_list(self, n: int) -> None:
+        self._show_watchlists()
+        self.watchlists.switch(n - 1)
+
+    def action_list_next(self) -> None:
+        self._show_watchlists()
+        self.watchlists.cycle(+1)
+
+    def action_list_prev(self) -> None:
+        self._show_watchlists()
+        self.watchlists.cycle(-1)
+
+    def _show_watchlists(self) -> None:
+        if self.view not in (None, "watch"):
+            self.action_view("watch")
+
+    def action_move(self, step: int) -> None:
+        self._show_watchlists()
+        table = self.watchlists.table
+        table.focus()
+        if step > 0:
+            table.action_cursor_down()
+        else:
+            table.action_cursor_up()
+
+    def action_sort_next(self) -> None:
+        table = self.watchlists.table
+        order = [None, *(c.key for c in COLUMNS)]
+        table.sort_by(order[(order.index(table.sort_key) + 1) % len(order)])
+        self._say_sort(table)
+
+    def action_sort_reverse(self) -> None:
+        table = self.watchlists.table
+        table.sort_by(table.sort_key, reverse=not table.reverse)
+        self._say_sort(table)
+
+    def sort_columns(self) -> list[str]:
+        return ["list order", *(c.label for c in COLUMNS)]
+
+    def sort_by_label(self, label: str) -> None:
+        key = next((c.key for c in COLUMNS if c.label == label), None)
+        self.watchlists.table.sort_by(key)
+        self._say_sort(self.watchlists.table)
+
+    def _say_sort(self, table: WatchTable) -> None:
+        label = next((c.label for c in COLUMNS if c.key == table.sort_key), "list order")
+        self.notify(f"Sorted by {label}{' (reversed)' if table.reverse else ''}", timeout=2)
+
+    @on(DataTable.HeaderSelected)
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        table = event.data_table
+        if isinstance(table, WatchTable):
+            key = event.column_key.value
+            table.sort_by(key, reverse=not table.reverse if table.sort_key == key else table.reverse)
+            self._say_sort(table)
+
+    def action_filter(self) -> None:
+        self._show_watchlists()
+        self.watchlists.open_filter()
+
+    def list_titles(self) -> list[str]:
+        return [t.title for t in self.watchlists.tables]
+
+    @on(WatchlistPanel.Selected)
+    def _selected(self, event: WatchlistPanel.Selected) -> None:
+        self.detail.show(event.symbol, self.store)
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        if isinstance(event.data_table, WatchTable):
+            self.detail.show(event.row_key.value, self.store)
+            self.action_view("detail")
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    # the feed and the tick ------------------------------------------------------------
+
+    @work(exclusive=True, group="feed")
+    async def _run_feed(self) -> None:
+        server = None
+        try:
+            url = self.url
+            if url is None:
+                from marketmon.feed.seedday import SEED_DAY
+                from marketmon.feed.server import QuoteServer
+
+                server = QuoteServer(SEED_DAY, speed=self.speed, start_at=self.demo_start, until=self.demo_until)
+                await server.start()
+                url = server.url
+            self.engine = Engine(
+                url,
+                alerts=self.alert_config,
+                on_alert=self._on_alert,
+                on_feed=self._on_feed,
+                flush_interval=None,  # flushed by _tick, just before drawing
+                **self.feed_options,
+            )
+            self.store = self.engine.store
+            self.player.phases = lambda: self.engine.store.phases  # quiet outside trading
+            await self.engine.run()
+        except FeedUnreachable as exc:
+            self.feed_state = "unreachable"
+            self.notify(str(exc), title="Feed", severity="error", timeout=30)
+        finally:
+            if server is not None:
+                await server.close()
+
+    def _on_feed(self, event: FeedEvent) -> None:
+        if event.state in ("unknown", "error"):
+            self.notify(event.detail, title=f"Feed: {event.state}", severity="warning", timeout=8)
+            return
+        self.feed_state = event.state
+
+    def _on_alert(self, alert: Alert) -> None:
+        self.sinks(alert)
+        self._alert_log.add_alert(alert)
+
+    def action_mute(self) -> None:
+        muted = self.player.toggle_mute()
+        self.notify("Alert sounds muted" if muted else "Alert sounds on", timeout=2)
+
+    def _tick(self) -> None:
+        if not self.is_running or not self._main.is_attached:
+            return  # shutting down: the panels are going away
+        store = self.store
+        if self.engine is not None and store is not None and store.has_pending:
+            self.engine.flush()  # the engine's own ticker is off: data waits one tick, not two
+        messages = self.engine.client.stats.messages if self.engine else 0
+        with self.batch_update():
+            self._status.update_from(store, self.feed_state, messages)
+            if store is not None:
+                for panel in self._live_panels():
+                    behind = self._seen.get(panel.id) != store.version or getattr(panel, "needs_sync", False)
+                    if behind and panel.display:
+                        self._seen[panel.id] = store.version
+                        panel.refresh_from(store)  # type: ignore[attr-defined]
+            self.watchlists.expire_flashes()
+        if self._trace is not None and store is not None:
+            self._trace.after_tick(self, store)
+
+    def _live_panels(self) -> list[Widget]:
+        """The panels that follow the store (the alert log follows on_alert)."""
+        return self._panels
+
+    async def on_unmount(self) -> None:
+        if self.engine is not None:
+            self.engine.stop()
+
+
+def run_app(args: argparse.Namespace) -> int:
+    from marketmon.cli import config_path
+
+    if args.speed is not None and args.speed < 0:
+        from marketmon.cli import UsageError
+
+        raise UsageError("--speed must be 0 or more")
+    app = MarketmonApp(
+        url=args.url,
+        watchlists=args.watchlist or (),
+        speed=args.speed,
+        settings_path=config_path(getattr(args, "config", None)),
+        handle_signals=True,
+    )
+    app.run()
+    return app.return_code or 0
+

@@ -1,0 +1,358 @@
+"""The limit board, Southbound, ETF premium and alert log panels, fed by the real engine.
+
+The seed day is played once per module, to its close, through a real loopback
+QuoteServer and the real Engine; each panel is then mounted in a small App
+and asked what it shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+from rich.color import Color as RichColor
+from textual.app import App, ComposeResult
+from textual.color import Color
+from textual.theme import Theme
+from textual.widget import Widget
+
+from marketmon.alerts.engine import Alert
+from marketmon.alerts.history import AlertHistory
+from marketmon.engine import Engine
+from marketmon.feed.protocol import Quote
+from marketmon.feed.seedday import SEED_DAY, step_of, ts_of
+from marketmon.feed.server import QuoteServer
+from marketmon.store import Store
+from marketmon.tui.alert_log import AlertLog
+from marketmon.tui.etf_premium import EtfPremiumPanel
+from marketmon.tui.limit_board import LimitBoard, LiveTable
+from marketmon.tui.southbound import SouthboundPanel
+
+TUI = Path(__file__).parents[2] / "marketmon" / "tui"
+
+# The app shell's themes define these; a test app needs them to parse its CSS.
+# Chinese convention: red up, green down.
+FALLBACK = {
+    "price-up": "#ff4d4f", "price-down": "#2fbf71", "price-flat": "#9aa3b2",
+    "limit-up": "#d4001a", "limit-down": "#008a3e", "limit-text": "#ffffff", "muted": "#6b7385",
+    "flash": "#3a3f1e", "demo": "#7a3cff", "feed-ok": "#2fbf71", "feed-bad": "#ff4d4f",
+}  # fmt: skip
+
+
+class PanelApp(App):
+    CSS_PATH = [TUI / "app.tcss", TUI / "panels.tcss"]  # as the app shell loads them
+    AUTO_FOCUS = None  # no cursor over the first row: the snapshots show the panels' own colours
+
+    def __init__(self, panel: Widget, store: Store | None = None) -> None:
+        super().__init__()
+        self.panel, self.store = panel, store
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return FALLBACK
+
+    def compose(self) -> ComposeResult:
+        yield self.panel
+
+    def on_mount(self) -> None:
+        if self.store is not None:
+            self.panel.refresh_from(self.store)
+
+
+@pytest.fixture(scope="module")
+def closing() -> tuple[Store, list[Alert]]:
+    """The seed day at its close, and every alert the engine raised on the way."""
+    alerts: list[Alert] = []
+
+    async def play() -> Store:
+        async with QuoteServer(SEED_DAY, speed=0) as server:
+            engine = Engine(server.url, on_alert=alerts.append)
+            assert await asyncio.wait_for(engine.run(), 240) == "eof"
+        return engine.store
+
+    store = asyncio.run(play())
+    assert store.clock == ts_of(step_of("16:10")), "the replay must reach the close"
+    return store, alerts
+
+
+def cells(table: LiveTable) -> list[list[str]]:
+    return [[c.plain for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def rgb(hex_colour: str) -> RichColor:
+    return Color.parse(hex_colour).rich_color
+
+
+# Limit board ---------------------------------------------------------------------------
+
+
+async def test_limit_board_at_the_close(closing):
+    store, _ = closing
+    board = LimitBoard()
+    async with PanelApp(board, store).run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        rows = cells(board.table)
+        by_code = {r[0]: r for r in rows}
+        assert [r[0] for r in rows] == ["688521.SH", "603019.SH", "002602.SZ", "603880.SH"]
+        assert by_code["688521.SH"] == [
+            "688521.SH", "VeriSilicon", "STAR", "20%", "154.39", "+20.00%", "13:42:00", "sealed 封板"
+        ]  # fmt: skip
+        assert by_code["603019.SH"][5:] == ["+6.21%", "10:05:00", "broken 炸板"]  # sealed, then broke
+        assert by_code["002602.SZ"][3] == "5%" and by_code["002602.SZ"][7] == "broken 炸板"  # ST band in 2025
+        assert by_code["603880.SH"][4:] == ["11.21", "-10.03%", "14:20:00", "sealed 封板"]
+        assert board.counts == {"up": 1, "down": 1, "broken": 2, "near": 0}
+        head = str(board.query_one("#limit-counts").render())
+        assert "涨停 limit-up 1" in head and "跌停 limit-down 1" in head and "炸板 broken 2" in head
+        # Red up: the rise is drawn in the theme's $price-up, the fall in $price-down.
+        pct_up = board.table.get_row_at(0)[5]
+        pct_down = board.table.get_row_at(3)[5]
+        assert pct_up.style.color == rgb(FALLBACK["price-up"])
+        assert pct_down.style.color == rgb(FALLBACK["price-down"])
+
+
+async def test_limit_board_near_and_the_table_is_updated_in_place():
+    store = Store()
+    store.set_trade_date("2025-09-12")
+    t0 = ts_of(step_of("10:00"))
+    store.merge([
+        Quote("600000.SH", ts=t0, name="Near", prev_close=10.0, last=10.92),  # limit 11.00, within 1 %
+        Quote("300750.SZ", ts=t0, name="Far", prev_close=100.0, last=105.0),
+        Quote("000001.SZ", ts=t0, name="Low", prev_close=10.0, last=9.07),  # limit 9.00, within 1 %
+    ], t0)  # fmt: skip
+    store.flush()
+    board = LimitBoard()
+    async with PanelApp(board, store).run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        shown = [(r[0], r[7]) for r in cells(board.table)]
+        assert shown == [("600000.SH", "near 涨停"), ("000001.SZ", "near 跌停")]
+        touched: list[tuple] = []
+        added: list[tuple] = []
+        sorts: list[tuple] = []
+        table = board.table
+        original_update, original_add, original_sort = table.update_cell, table.add_row, table.sort
+        table.update_cell = lambda *a, **k: (touched.append(a[:2]), original_update(*a, **k))[1]
+        table.add_row = lambda *a, **k: (added.append(k["key"]), original_add(*a, **k))[1]
+        table.sort = lambda *a, **k: (sorts.append(a), original_sort(*a, **k))[1]
+
+        board.refresh_from(store)  # nothing changed: nothing drawn
+        assert touched == [] and added == []
+
+        t1 = t0 + 3000
+        store.merge([Quote("600000.SH", ts=t1, last=11.0)], t1)  # seals: only its own cells change
+        store.flush()
+        board.refresh_from(store)
+        await pilot.pause()
+        assert added == [] and sorts == []
+        assert touched == [("600000.SH", c) for c in ("last", "pct", "sealed", "state")]  # its own cells only
+        assert cells(board.table)[0][6:] == ["10:00:03", "sealed 封板"]
+
+        t2 = t1 + 3000
+        store.merge([Quote("300750.SZ", ts=t2, last=120.0)], t2)  # seals later: second among the sealed
+        store.flush()
+        board.refresh_from(store)
+        await pilot.pause()
+        assert [r[0] for r in cells(board.table)] == ["600000.SH", "300750.SZ", "000001.SZ"]
+        assert added == ["300750.SZ"] and len(sorts) == 1  # appended, then one sort puts it in place
+        assert board.counts["up"] == 2 and board.counts["near"] == 1
+        assert table.key_at(1) == "300750.SZ" and table.row_count == 3
+
+
+# Southbound ----------------------------------------------------------------------------
+
+
+async def test_southbound_at_the_close(closing):
+    store, _ = closing
+    panel = SouthboundPanel()
+    async with PanelApp(panel, store).run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        sh = str(panel.query_one("#sb-sh").render())
+        sz = str(panel.query_one("#sb-sz").render())
+        assert "SH 沪" in sh and "net +11.57 bn" in sh and "buy 61.84" in sh and "sell 50.27" in sh
+        assert "quota sufficient (25% used)" in sh  # 31.4 of 42 bn left: over 30 %, so "sufficient"
+        assert "SZ 深" in sz and "net +9.22 bn" in sz
+        assert "HKD +20.79 bn" in str(panel.query_one("#sb-head").render())
+        assert len(panel.query_one("#sb-sh-spark").data) == len(store.flow.series) == 401
+
+        top = cells(panel.query_one("#sb-top", LiveTable))
+        assert top[0] == ["09988.HK", "BABA-W", "+4.12"] and len(top) == 10
+        leaders = cells(panel.query_one("#sb-leaders", LiveTable))
+        assert [r[1] for r in leaders[:3]] == ["BABA-W", "Tencent", "Meituan-W"]
+        assert leaders[0][2:] == ["+37.31", "15d 37.12"]  # 15 sessions in a row, over HKD 37.1 bn
+        screen = pilot.app.export_screenshot()
+        assert "northbound" not in screen.lower() and "北向" not in screen
+
+
+# ETF premium ---------------------------------------------------------------------------
+
+
+async def test_etf_premium_order_and_threshold(closing):
+    store, _ = closing
+    panel = EtfPremiumPanel(threshold=0.5)
+    async with PanelApp(panel, store).run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        rows = cells(panel.table)
+        expected = (
+            store.frame.filter(pl.col("premium_pct").is_not_null())
+            .sort(pl.col("premium_pct").abs(), descending=True)["symbol"].to_list()
+        )
+        assert [r[0] for r in rows] == expected and len(rows) == 8
+        assert rows[0][:5] == ["520880.SH", "HK Innovative Drug ETF", "1.486", "1.4785", "+0.51%"]
+        first, second = panel.table.get_row_at(0), panel.table.get_row_at(1)
+        over = first[0].style.bgcolor
+        assert over is not None and all(c.style.bgcolor == over for c in first)  # the whole row stands out
+        assert all(c.style.bgcolor is None for c in second)
+        assert "1 at or over ±0.5%" in str(panel.query_one("#etf-head").render())
+
+    quiet = EtfPremiumPanel()  # default threshold 1 %: nothing stands out today
+    async with PanelApp(quiet, store).run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert quiet.threshold == 1.0
+        assert all(c.style.bgcolor is None for i in range(quiet.table.row_count) for c in quiet.table.get_row_at(i))
+
+
+async def test_etf_panel_shows_the_largest_gaps_of_many_funds():
+    store = Store()
+    store.set_trade_date("2025-09-12")
+    t0 = ts_of(step_of("10:00"))
+    store.merge(
+        [Quote(f"5100{n:02d}.SH", ts=t0, name=f"ETF {n}", prev_close=1.0, last=1.0, iopv=1.0 + n / 1000)
+         for n in range(12)],
+        t0,
+    )  # fmt: skip
+    store.flush()
+    panel = EtfPremiumPanel(max_rows=5)
+    async with PanelApp(panel, store).run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert [r[0] for r in cells(panel.table)] == [f"5100{n:02d}.SH" for n in (11, 10, 9, 8, 7)]
+        head = str(panel.query_one("#etf-head").render())
+        assert "top 5 of 12 funds" in head and "1 at or over ±1%" in head  # 510011: -1.09 %
+
+
+# Alert log -----------------------------------------------------------------------------
+
+
+async def test_alert_log_shows_history_newest_first_then_new_alerts(closing, tmp_path):
+    _, alerts = closing
+    assert [a.rule for a in alerts] == [
+        "limit_up", "limit_up", "limit_up_broken", "limit_up_broken", "limit_up", "limit_down"
+    ]  # fmt: skip
+    history = AlertHistory(tmp_path / "alerts.jsonl")
+    for alert in alerts:
+        history.append(alert)
+    with history.path.open("ab") as f:
+        f.write(b'{"ts": 17576')  # a crash mid-write
+    log = AlertLog(history)
+    async with PanelApp(log).run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        rows = cells(log.table)
+        assert [r[1] for r in rows] == [a.symbol for a in reversed(alerts)]
+        assert rows[0][:5] == ["14:20:00", "603880.SH", "南卫股份", "limit_down", "11.21"]
+        assert rows[1][:5] == ["13:42:00", "688521.SH", "VeriSilicon", "limit_up", "154.39"]
+        assert "1 unreadable history line(s) skipped" in str(log.query_one("#alert-head").render())
+
+        later = Alert(ts_of(step_of("14:30")), "520880.SH", "HK Innovative Drug ETF", "premium_above",
+                      1.486, 0.88, "HK Innovative Drug ETF premium +0.51% crossed +0.50%", 0.51)  # fmt: skip
+        log.add_alert(later)
+        await pilot.pause()
+        rows = cells(log.table)
+        assert rows[0][:5] == ["14:30:00", "520880.SH", "HK Innovative Drug ETF", "premium_above", "1.486"]
+        assert len(rows) == len(alerts) + 1
+
+
+async def test_alert_log_marks_older_days_with_their_date(tmp_path):
+    history = AlertHistory(tmp_path / "alerts.jsonl")
+    day_before = ts_of(step_of("14:00")) - 86_400_000
+    history.append(Alert(day_before, "688521.SH", "VeriSilicon", "pct_above", 140.0, 8.8, "old"))
+    history.append(Alert(ts_of(step_of("10:00")), "688521.SH", "VeriSilicon", "pct_above", 150.0, 16.6, "new"))
+    log = AlertLog(history)
+    async with PanelApp(log).run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert [r[0] for r in cells(log.table)] == ["10:00:00", "09-11 14:00"]
+
+
+# Feed text is data -------------------------------------------------------------------
+
+
+HOSTILE = "[bold]x[/]"
+ESCAPE = "\x1b[31mred"
+
+
+async def test_names_from_the_feed_show_literally(tmp_path):
+    store = Store()
+    store.set_trade_date("2025-09-12")
+    t0 = ts_of(step_of("10:00"))
+    store.merge([
+        Quote("600000.SH", ts=t0, name=HOSTILE, prev_close=10.0, last=11.0),
+        Quote("600001.SH", ts=t0, name=ESCAPE, prev_close=10.0, last=9.0),
+        Quote("520880.SH", ts=t0, name=HOSTILE, prev_close=1.0, last=1.03, iopv=1.0),
+        Quote("09988.HK", ts=t0, name=HOSTILE, prev_close=100.0, last=101.0),
+    ], t0)  # fmt: skip
+    store.flush()
+    store.set_flow({"SH": {"net_buy_hkd": 1e9}}, [{"symbol": "09988.HK", "net_buy_hkd": 1e9}], t0)
+    history = AlertHistory(tmp_path / "alerts.jsonl")
+    history.append(Alert(t0, "600000.SH", HOSTILE, "limit_up", 11.0, 10.0, f"{HOSTILE} hit {ESCAPE}"))
+
+    for panel, table_id in (
+        (LimitBoard(), "#limit-table"),
+        (EtfPremiumPanel(), "#etf-table"),
+        (SouthboundPanel(), "#sb-top"),
+        (AlertLog(history), "#alert-table"),
+    ):
+        async with PanelApp(panel, store).run_test(size=(120, 30)) as pilot:
+            await pilot.pause()
+            shown = [c for row in cells(panel.query_one(table_id, LiveTable)) for c in row]
+            assert any(HOSTILE in c for c in shown), type(panel).__name__
+            assert not any("\x1b" in c for c in shown)
+            screen = pilot.app.export_screenshot()
+            assert HOSTILE in screen.replace("&#160;", " "), type(panel).__name__
+            if isinstance(panel, LimitBoard):
+                assert "\ufffd[31mred" in shown
+
+
+# Themes ------------------------------------------------------------------------------
+
+
+async def test_a_theme_switch_recolours_the_panels(closing):
+    store, _ = closing
+    western = Theme(
+        name="western-test", primary="#5b8def", dark=True,
+        variables={**FALLBACK, "price-up": "#2fbf71", "price-down": "#ff4d4f"},
+    )  # fmt: skip
+    board = LimitBoard()
+    app = PanelApp(board, store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.register_theme(western)
+        app.theme = "western-test"
+        await pilot.pause()
+        await pilot.pause()
+        assert board.table.get_row_at(0)[5].style.color == rgb("#2fbf71")  # green up now
+        assert board.table.get_row_at(3)[5].style.color == rgb("#ff4d4f")
+
+
+# Snapshots at the close (80x24) ------------------------------------------------------
+
+
+def _snap(snap_compare, make: Callable[[], Widget], store: Store | None) -> None:
+    assert snap_compare(PanelApp(make(), store), terminal_size=(80, 24))
+
+
+def test_snapshot_limit_board(snap_compare, closing):
+    _snap(snap_compare, LimitBoard, closing[0])
+
+
+def test_snapshot_southbound(snap_compare, closing):
+    _snap(snap_compare, SouthboundPanel, closing[0])
+
+
+def test_snapshot_etf_premium(snap_compare, closing):
+    # 0.5 %, so 520880's premium (+0.51 %) shows the highlight; at the default 1 % no row has it today.
+    _snap(snap_compare, lambda: EtfPremiumPanel(threshold=0.5), closing[0])
+
+
+def test_snapshot_alert_log(snap_compare, closing, tmp_path):
+    history = AlertHistory(tmp_path / "alerts.jsonl")
+    for alert in closing[1]:
+        history.append(alert)
+    _snap(snap_compare, lambda: AlertLog(history), None)

@@ -1,0 +1,45 @@
+"""SVG snapshots of the main screen, with the demo held at fixed market moments.
+
+The demo replays as fast as it can and holds at the moment; the screenshot is
+taken once the feed has been quiet for longer than the status bar's rate
+window, so the clock, the message rate and every flash are settled. Update
+with `pytest tests/tui --snapshot-update` and look at the report.
+"""
+
+from __future__ import annotations
+
+from .conftest import demo_app, settle
+
+
+def held(until: str, *keys: str):
+    async def run_before(pilot) -> None:
+        await settle(pilot, until)
+        for key in keys:
+            await pilot.press(key)
+        await pilot.pause(0.2)
+
+    return run_before
+
+
+def test_main_screen_at_1030(snap_compare, home):
+    assert snap_compare(demo_app("10:30"), terminal_size=(160, 48), run_before=held("10:30"))
+
+
+def test_main_screen_at_the_close(snap_compare, home):
+    assert snap_compare(demo_app("16:10"), terminal_size=(160, 48), run_before=held("16:10"))
+
+
+def test_small_screen_at_the_close(snap_compare, home):
+    # The small screen shows no chart: the day can start at the close.
+    app = demo_app("16:10", start="16:10")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=held("16:10"))
+
+
+def test_hk_list_and_chart_at_1030(snap_compare, home):
+    # The second list, its third row (Kuaishou) charted full screen: HK's axis runs to 16:10.
+    assert snap_compare(demo_app("10:30"), terminal_size=(160, 48), run_before=held("10:30", "2", "j", "j", "enter"))
+
+
+def test_verisilicon_chart_at_the_close(snap_compare, home):
+    # Sealed at +20 % from 13:42: the line runs flat along the limit-up line.
+    assert snap_compare(demo_app("16:10"), terminal_size=(160, 48), run_before=held("16:10", "d"))
