@@ -86,6 +86,8 @@ class MarketmonApp(App[int]):
         demo_until: int | None = None,
         feed_options: dict[str, Any] | None = None,
         handle_signals: bool = False,
+        source: str | None = None,
+        source_options: dict[str, Any] | None = None,
     ) -> None:
         # Theme files load first: App.__init__ already asks for the theme variables.
         self.own_themes, theme_errors = themes.load_all()
@@ -94,6 +96,8 @@ class MarketmonApp(App[int]):
         self.demo = url is None
         self.speed = DEMO_SPEED if speed is None else speed
         self.demo_start, self.demo_until = demo_start, demo_until
+        self.source = source  # a public quote source bridged in-process (marketmon --source NAME)
+        self.source_options = source_options or {}  # base_url, interval: tests point them at a local server
         self.feed_options = feed_options or {}
         self.handle_signals = handle_signals
         # The settings file (sound, alert defaults, theme); a bad one means defaults and a message.
@@ -381,7 +385,17 @@ class MarketmonApp(App[int]):
         server = None
         try:
             url = self.url
-            if url is None:
+            if self.source:
+                from marketmon.feed.bridge import start_source
+
+                symbols = sorted({s for wl in self.lists for s in wl.symbols})
+                server = await start_source(
+                    self.source, symbols,
+                    on_event=lambda state, detail: self.notify(detail, title=f"{self.source}: {state}", severity="warning"),
+                    **self.source_options,
+                )  # fmt: skip
+                url = server.url
+            elif url is None:
                 from marketmon.feed.seedday import SEED_DAY
                 from marketmon.feed.server import QuoteServer
 
@@ -455,8 +469,13 @@ def run_app(args: argparse.Namespace) -> int:
         from marketmon.cli import UsageError
 
         raise UsageError("--speed must be 0 or more")
+    if getattr(args, "source", None) and args.url:
+        from marketmon.cli import UsageError
+
+        raise UsageError("--source and --url are two feeds: give one")
     app = MarketmonApp(
         url=args.url,
+        source=getattr(args, "source", None),
         watchlists=args.watchlist or (),
         speed=args.speed,
         settings_path=config_path(getattr(args, "config", None)),

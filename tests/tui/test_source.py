@@ -1,0 +1,36 @@
+"""`marketmon --source tencent`: the app bridges a public source in-process.
+
+The source is a local HTTP server answering with a recorded Tencent
+response; the app polls it, serves it over loopback and shows it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from marketmon.tui.app import MarketmonApp
+
+from ..test_bridge import FakeSource
+
+SOURCES = Path(__file__).parent.parent / "data" / "sources"
+
+
+async def test_app_shows_quotes_bridged_from_a_source(home: Path, tmp_path: Path) -> None:
+    watchlist = tmp_path / "mine.toml"
+    watchlist.write_text('name = "Mine"\nsymbols = ["600000.SH", "300750.SZ"]\n', encoding="utf-8")
+    with FakeSource((SOURCES / "tencent-a-share.gbk.txt").read_bytes()) as fake:
+        app = MarketmonApp(
+            source="tencent", watchlists=[watchlist],
+            source_options={"base_url": fake.url, "interval": 0.2},
+        )  # fmt: skip
+        async with app.run_test(size=(160, 48)) as pilot:
+            for _ in range(200):
+                await pilot.pause(0.05)
+                if app.store is not None and app.store.quote("600000.SH") and app.store.quote("600000.SH")["last"]:
+                    break
+            row = app.store.quote("600000.SH")
+            assert row["last"] == 13.98 and row["prev_close"] == 14.05
+            assert row["name"] == "浦发银行"
+            await pilot.pause(0.5)
+            assert "浦发银行" in "".join(str(s) for s in app.screen._compositor.render_update(full=True).strips)  # noqa: SLF001
+    assert fake.requests, "the app never polled the source"
