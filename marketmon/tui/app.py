@@ -93,7 +93,7 @@ class MarketmonApp(App[int]):
         self.own_themes, theme_errors = themes.load_all()
         super().__init__()
         self.url = url
-        self.demo = url is None
+        self.demo = url is None and source is None  # the DEMO mark: never on a live feed
         self.speed = DEMO_SPEED if speed is None else speed
         self.demo_start, self.demo_until = demo_start, demo_until
         self.source = source  # a public quote source bridged in-process (marketmon --source NAME)

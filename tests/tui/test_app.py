@@ -254,3 +254,9 @@ async def test_speed_and_hold_reach_the_server(home):
         await ready(pilot)
         await asyncio.sleep(0.5)
         assert app.store.clock <= app.demo_until
+
+
+def test_the_demo_mark_is_only_on_the_demo(home):
+    assert MarketmonApp().demo
+    assert not MarketmonApp(url="ws://127.0.0.1:9").demo
+    assert not MarketmonApp(source="sina").demo  # a live public source is not a demo
