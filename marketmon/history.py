@@ -2,7 +2,9 @@
 
 A full day for 10,000 instruments is about three million bars; as Python
 objects that alone would cost over 300 MB, so each instrument keeps six
-compact arrays (48 bytes a bar) and hands out `Bar` tuples on demand.
+compact arrays (28 bytes a bar: 32-bit minute, 32-bit floats for the prices,
+which only draw charts, 64-bit cumulative volume) and hands out `Bar` tuples
+on demand. Money arithmetic never reads bars: limits come from the frame.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ class Bars:
     __slots__ = ("minute", "open", "high", "low", "close", "volume")
 
     def __init__(self) -> None:
-        self.minute, self.volume = array("q"), array("q")
-        self.open, self.high, self.low, self.close = array("d"), array("d"), array("d"), array("d")
+        self.minute, self.volume = array("i"), array("q")
+        self.open, self.high, self.low, self.close = array("f"), array("f"), array("f"), array("f")
 
     def __len__(self) -> int:
         return len(self.minute)
