@@ -10,10 +10,10 @@ spliced into AppleScript source.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from dataclasses import dataclass
 
 from marketmon.alerts.engine import Alert
+from marketmon.alerts.programs import Background
 from marketmon.text import printable
 
 _OSASCRIPT = ("on run argv", "display notification (item 2 of argv) with title (item 1 of argv)", "end run")
@@ -41,30 +41,14 @@ class Notifier:
     enabled: bool = False
 
     def __post_init__(self) -> None:
-        self._children: list[subprocess.Popen[bytes]] = []
+        self._notifiers = Background()
 
     def notify(self, alert: Alert) -> bool:
         """Show the alert; False when off or no notifier exists."""
-        self._children = [c for c in self._children if c.poll() is None]  # reap finished ones
         if not self.enabled:
             return False
         command = command_for(f"{alert.symbol} {alert.rule}", alert.message)
-        if command is None:
-            return False
-        try:
-            child = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )  # fmt: skip
-        except OSError:
-            return False
-        self._children.append(child)
-        return True
+        return command is not None and self._notifiers.start(command)
 
     def wait(self, timeout: float = 5.0) -> None:
-        for child in self._children:
-            try:
-                child.wait(timeout)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        self._children.clear()
+        self._notifiers.wait(timeout)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import shutil
 import struct
-import subprocess
 import sys
 import time
 import wave
@@ -25,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+
+from marketmon.alerts.programs import Background
 
 RATE = 22050
 # name -> notes (frequency Hz, seconds). Limit up climbs, limit down falls, a
@@ -121,7 +122,7 @@ class Player:
         self._command: list[str] | None = None
         self._resolved = False
         self._last = -math.inf
-        self._children: list[subprocess.Popen[bytes]] = []
+        self._players = Background()
 
     def toggle_mute(self) -> bool:
         self.muted = not self.muted
@@ -138,7 +139,6 @@ class Player:
     def play(self, sound: Path | None, *, market: str | None = None, force: bool = False) -> str:
         """Start playing and return at once. The result says what happened:
         played, bell, off, muted, quiet (market closed), limited (rate limit) or failed."""
-        self._reap()
         if sound is None or not self.settings.enabled:
             return "off"
         if self.muted and not force:
@@ -169,30 +169,15 @@ class Player:
             if self.bell:
                 self.bell()
             return "bell"
-        try:
-            child = subprocess.Popen(
-                [*command, str(sound)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True,  # a Ctrl-C meant for the app does not hit the player
-            )  # fmt: skip
-        except OSError:
+        if not self._players.start([*command, str(sound)]):
             if self.bell:
                 self.bell()
             return "failed"
-        self._children.append(child)
         return "played"
-
-    def _reap(self) -> None:
-        self._children = [c for c in self._children if c.poll() is None]
 
     def wait(self, timeout: float = 5.0) -> None:
         """Wait for the players still running (tests, and a clean exit)."""
-        for child in self._children:
-            try:
-                child.wait(timeout)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        self._children.clear()
+        self._players.wait(timeout)
 
 
 if __name__ == "__main__":
