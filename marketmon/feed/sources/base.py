@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,28 @@ def decode(body: bytes | str, encoding: str) -> str:
     if isinstance(body, str):
         return body
     return body.decode("gb18030" if encoding.lower() in ("gbk", "gb2312") else encoding, errors="replace")
+
+
+def parse_lines(
+    body: bytes | str, line: re.Pattern[str], source: str, kind: str, read: Callable[[str, str, Parsed], None]
+) -> Parsed:
+    """The `var NAME="..."`-lines formats (Sina, Tencent): split the GBK body on
+    `;`, match each line, hand its (name, payload) to `read`; a body with no
+    such line at all is not this source's answer (an error page, a captcha)."""
+    text = decode(body, "gbk")
+    out = Parsed()
+    segments = [s for s in text.split(";") if s.strip()]
+    matched = 0
+    for seg in segments:
+        m = line.match(seg)
+        if m is None:
+            out.errors.append(f"not a {kind} line: {seg.strip()[:60]!r}")
+            continue
+        matched += 1
+        read(*m.groups(), out)
+    if segments and not matched:
+        raise ParseError(f"not a {source} response: {text.strip()[:80]!r}")
+    return out
 
 
 def number(text: str, what: str) -> float:

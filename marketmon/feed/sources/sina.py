@@ -23,7 +23,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from marketmon.feed.sources.base import Parsed, ParseError, Source, decode, finish, local_ms, number, price, shares
+from marketmon.feed.sources.base import (
+    Parsed, ParseError, Source, finish, local_ms, number, parse_lines, price, shares,
+)  # fmt: skip
 from marketmon.market.symbols import SymbolError, classify, normalize
 
 BASE_URL = "https://hq.sinajs.cn"
@@ -56,40 +58,27 @@ def symbol_of(var: str) -> str:
 
 
 def parse(body: bytes | str) -> Parsed:
-    text = decode(body, "gbk")
-    out = Parsed()
-    segments = [s for s in text.split(";") if s.strip()]
-    matched = 0
-    for seg in segments:
-        m = _LINE.match(seg)
-        if m is None:
-            out.errors.append(f"not a hq_str_ line: {seg.strip()[:60]!r}")
-            continue
-        matched += 1
-        var, payload = m.groups()
-        try:
-            symbol = symbol_of(var)
-        except SymbolError:
-            out.errors.append(f"{var}: not a symbol marketmon knows")
-            continue
-        if not payload.strip():
+    return parse_lines(body, _LINE, "Sina", "hq_str_", _read)
+
+
+def _read(var: str, payload: str, out: Parsed) -> None:
+    try:
+        symbol = symbol_of(var)
+    except SymbolError:
+        out.errors.append(f"{var}: not a symbol marketmon knows")
+        return
+    if not payload.strip():
+        out.unknown.append(symbol)
+        return
+    fields = payload.split(",")
+    try:
+        quote = _hk(symbol, fields) if symbol.endswith(".HK") else _a_share(symbol, fields)
+        if quote is None:
             out.unknown.append(symbol)
-            continue
-        fields = payload.split(",")
-        try:
-            if symbol.endswith(".HK"):
-                quote = _hk(symbol, fields)
-            else:
-                quote = _a_share(symbol, fields)
-            if quote is None:
-                out.unknown.append(symbol)
-                continue
-            out.quotes.append(finish(quote))
-        except ParseError as exc:
-            out.errors.append(f"{var}: {exc}")
-    if segments and not matched:
-        raise ParseError(f"not a Sina response: {text.strip()[:80]!r}")
-    return out
+            return
+        out.quotes.append(finish(quote))
+    except ParseError as exc:
+        out.errors.append(f"{var}: {exc}")
 
 
 def _a_share(symbol: str, f: list[str]) -> dict[str, Any] | None:

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from marketmon.feed.sources.base import (
-    Parsed, ParseError, Source, decode, finish, local_ms, local_time, number, price, shares,
+    Parsed, ParseError, Source, finish, local_ms, local_time, number, parse_lines, price, shares,
 )  # fmt: skip
 from marketmon.market.symbols import SymbolError, classify, normalize
 
@@ -54,36 +54,26 @@ def symbol_of(var: str) -> str:
 
 
 def parse(body: bytes | str) -> Parsed:
-    text = decode(body, "gbk")
-    out = Parsed()
-    segments = [s for s in text.split(";") if s.strip()]
-    matched = 0
-    for seg in segments:
-        m = _LINE.match(seg)
-        if m is None:
-            out.errors.append(f"not a v_ line: {seg.strip()[:60]!r}")
-            continue
-        matched += 1
-        var, payload = m.groups()
-        if var == "pv_none_match":
-            continue  # an unknown code, unnamed: the poller sees it missing
-        try:
-            symbol = symbol_of(var)
-        except SymbolError:
-            out.errors.append(f"{var}: not a symbol marketmon knows")
-            continue
-        fields = payload.split("~")
-        if not payload.strip() or len(fields) < 3:
-            out.unknown.append(symbol)
-            continue
-        try:
-            quote = _hk(symbol, fields) if symbol.endswith(".HK") else _a_share(symbol, fields)
-            out.quotes.append(finish(quote))
-        except ParseError as exc:
-            out.errors.append(f"{var}: {exc}")
-    if segments and not matched:
-        raise ParseError(f"not a Tencent response: {text.strip()[:80]!r}")
-    return out
+    return parse_lines(body, _LINE, "Tencent", "v_", _read)
+
+
+def _read(var: str, payload: str, out: Parsed) -> None:
+    if var == "pv_none_match":
+        return  # an unknown code, unnamed: the poller sees it missing
+    try:
+        symbol = symbol_of(var)
+    except SymbolError:
+        out.errors.append(f"{var}: not a symbol marketmon knows")
+        return
+    fields = payload.split("~")
+    if not payload.strip() or len(fields) < 3:
+        out.unknown.append(symbol)
+        return
+    try:
+        quote = _hk(symbol, fields) if symbol.endswith(".HK") else _a_share(symbol, fields)
+        out.quotes.append(finish(quote))
+    except ParseError as exc:
+        out.errors.append(f"{var}: {exc}")
 
 
 def _field(f: list[str], i: int) -> str:
