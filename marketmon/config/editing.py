@@ -40,7 +40,7 @@ from marketmon.market.symbols import SymbolError, normalize
 
 __all__ = [
     "EditError", "WatchlistWatcher", "add_symbols", "create_list", "delete_list", "edit", "is_bundled",
-    "move_symbol", "move_to_list", "remove_symbols", "rename_list", "rule_keys", "set_rule", "set_rules",
+    "move_symbol", "move_to_list", "remove_symbols", "rename_list", "rule_keys", "rules_in_file", "set_rule", "set_rules",
     "user_copy",
 ]  # fmt: skip
 
@@ -364,7 +364,12 @@ def _has_comments(table: Table) -> bool:
     return bool(table.trivia.comment) or any(isinstance(item, Comment) for _, item in table.value.body)
 
 
-def _table_values(path: Path, code: str) -> dict[str, Any]:
+def rules_in_file(path: Path | str, symbol: str | None = None) -> dict[str, Any]:
+    """The rule keys the file itself sets in [alerts] (symbol None) or [alerts."CODE"]."""
+    return _table_values(Path(path), canonical(path, symbol) if symbol is not None else None)
+
+
+def _table_values(path: Path, code: str | None) -> dict[str, Any]:
     text, _ = _read(path)
     table = _table(_document(text, path), code, create=False)
     return {k: v for k, v in table.unwrap().items() if not isinstance(v, dict)} if table is not None else {}

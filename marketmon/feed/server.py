@@ -95,6 +95,7 @@ class QuoteServer:
         self.messages_sent = 0
         self._connections: set[_Connection] = set()
         self._first_subscriber = asyncio.Event()
+        self._hold_moved = asyncio.Event()
         self._server: Server | None = None
         self._player: asyncio.Task | None = None
 
@@ -199,8 +200,11 @@ class QuoteServer:
         ts0 = pending.ts if pending else 0
         sent = 0
         for event in _chain(pending, events):
-            if self.until is not None and event.ts > self.until:
-                return  # hold the market at `until`: no eof, clients stay
+            while self.until is not None and event.ts > self.until:
+                # Hold the market at `until`: no eof, clients stay, until hold() moves it.
+                self._hold_moved.clear()
+                await self._hold_moved.wait()
+                wall0, ts0 = loop.time(), event.ts  # the pace starts again from here
             if self.speed > 0:
                 delay = wall0 + (event.ts - ts0) / 1000 / self.speed - loop.time()
                 if delay > 0:
@@ -209,6 +213,11 @@ class QuoteServer:
                 await asyncio.sleep(0)  # let clients and writers run
             await self.publish(event.body)
         await self.finish()
+
+    def hold(self, until: int | None) -> None:
+        """Move the hold: play on to `until` (market ms), or to the end with None."""
+        self.until = until
+        self._hold_moved.set()
 
     # connections -------------------------------------------------------------------
 

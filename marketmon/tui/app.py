@@ -42,6 +42,7 @@ from marketmon.tui.detail import Detail
 from marketmon.tui.etf_premium import EtfPremiumPanel
 from marketmon.tui.index_strip import IndexStrip
 from marketmon.tui.limit_board import LimitBoard
+from marketmon.tui.list_edit import ListEditing
 from marketmon.tui.screens import HelpScreen, MarketmonCommands
 from marketmon.tui.southbound import SouthboundPanel
 from marketmon.tui.status_bar import StatusBar
@@ -69,7 +70,7 @@ class MainScreen(Screen):
             app._apply_layout()
 
 
-class MarketmonApp(App[int]):
+class MarketmonApp(ListEditing, App[int]):
     TITLE = "marketmon"
     CSS_PATH = ["app.tcss", "panels.tcss"]
     BINDINGS = keys.bindings()
@@ -107,6 +108,7 @@ class MarketmonApp(App[int]):
         self.alert_config = self.settings.alert_config(self.lists)
         self.engine: Engine | None = None
         self.store: Store | None = None
+        self.demo_server: Any = None  # the in-process QuoteServer of the demo
         self.feed_state = "connecting"
         self.view: str | None = None  # the one panel shown, or None for all
         self._seen: dict[str, int] = {}  # panel id -> store.version it last showed
@@ -204,6 +206,7 @@ class MarketmonApp(App[int]):
             self.notify(message, title=title, severity="error", timeout=15)
         for error in self._list_errors:
             self.notify(str(error), title="Watchlist not loaded", severity="error", timeout=15)
+        self.start_list_watcher(self._list_errors)  # live reload: an editor's save shows at once
         self._persist_theme = True
         self.theme_changed_signal.subscribe(self, lambda _theme: self.watchlists.restyle())
         self._apply_layout()
@@ -401,6 +404,7 @@ class MarketmonApp(App[int]):
 
                 server = QuoteServer(SEED_DAY, speed=self.speed, start_at=self.demo_start, until=self.demo_until)
                 await server.start()
+                self.demo_server = server  # tests move its hold (server.hold)
                 url = server.url
             self.engine = Engine(
                 url,
@@ -460,6 +464,8 @@ class MarketmonApp(App[int]):
     async def on_unmount(self) -> None:
         if self.engine is not None:
             self.engine.stop()
+        if hasattr(self, "list_watcher"):  # not there if mounting failed
+            await self.list_watcher.stop()
 
 
 def run_app(args: argparse.Namespace) -> int:

@@ -44,6 +44,15 @@ KEYS = (
     Key("escape", "back", "Back: close the filter, leave a zoomed panel", "Esc", palette=False),
     Key("tab", "list_next", "Next watchlist", "Tab", priority=True),
     Key("shift+tab", "list_prev", "Previous watchlist", "Shift+Tab", priority=True),
+    Key("plus,insert", "add_symbol", "Add a symbol to this list (search by code or name)", "+ / Ins", "Add", footer=True),
+    Key("minus,delete", "remove_symbol", "Remove the selected symbol from this list", "- / Del", "Remove", footer=True),
+    Key("J", "move_symbol(1)", "Move the selected symbol down the list", "J"),
+    Key("K", "move_symbol(-1)", "Move the selected symbol up the list", "K"),
+    Key("M", "move_to_list", "Move the selected symbol to another list", "M"),
+    Key("T", "thresholds", "Alert thresholds of the symbol or the list", "T", "Alerts", footer=True),
+    Key("N", "new_list", "New watchlist", "N"),
+    Key("R", "rename_list", "Rename this watchlist", "R"),
+    Key("D", "delete_list", "Delete this watchlist (its file goes to .trash)", "D"),
     Key("j", "move(1)", "Move down", "j / ↓", palette=False),
     Key("k", "move(-1)", "Move up", "k / ↑", palette=False),
     Key("enter", "", "Open the chart of the selected instrument", "Enter", palette=False),
@@ -55,10 +64,12 @@ KEYS = (
 
 def bindings() -> list[Binding]:
     # ctrl+p is Textual's own palette binding; j/k/enter on the table are the table's.
+    # One Binding per key name: the footer shows the first, the others work the same.
     return [
-        Binding(k.keys, k.action, k.label or k.description, show=k.footer, priority=k.priority)
+        Binding(key, k.action, k.label or k.description, show=k.footer and n == 0, priority=k.priority)
         for k in KEYS
         if k.action and k.keys not in ("ctrl+p",)
+        for n, key in enumerate(k.keys.split(","))
     ]
 
 

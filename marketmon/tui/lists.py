@@ -9,12 +9,11 @@ A file that does not load is reported and skipped; the others still show.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
 from marketmon.alerts.engine import RuleSet
 from marketmon.config import paths
-from marketmon.config.watchlists import Watchlist, WatchlistError, load, parse
+from marketmon.config.watchlists import Watchlist, WatchlistError, bundled_paths, load
 
 
 def load_lists(
@@ -38,9 +37,9 @@ def load_lists(
             except WatchlistError as exc:
                 errors.append(exc)
     names = {wl.name for wl in lists}
-    for name, text in bundled():
+    for path in bundled():
         try:
-            wl = parse(text, name, base)
+            wl = load(path, base)  # its real path: editing makes a user copy of it (editing.user_copy)
         except WatchlistError as exc:
             errors.append(exc)
             continue
@@ -50,7 +49,6 @@ def load_lists(
     return lists, errors
 
 
-def bundled() -> list[tuple[str, str]]:
-    """(name, text) of the example lists shipped in the package `marketmon.watchlists`."""
-    entries = sorted(resources.files("marketmon.watchlists").iterdir(), key=lambda e: e.name)
-    return [(f"watchlists/{e.name}", e.read_text(encoding="utf-8")) for e in entries if e.name.endswith(".toml")]
+def bundled() -> list[Path]:
+    """The example lists shipped in the package `marketmon.watchlists`."""
+    return bundled_paths()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -117,9 +118,10 @@ class WatchTable(palette.Tones, DataTable):
         Binding("k", "cursor_up", "Up", show=False),
     ]
 
-    def __init__(self, title: str, symbols: Sequence[str] | None, **kwargs) -> None:
+    def __init__(self, title: str, symbols: Sequence[str] | None, path: Path | None = None, **kwargs) -> None:
         super().__init__(cursor_type="row", cell_padding=0, **kwargs)
         self.title = title
+        self.path = path  # the list's file; None for "All"
         self.symbols = list(symbols) if symbols is not None else None
         self.position = {s: i for i, s in enumerate(self.symbols or ())}
         self.rows_raw: dict[str, tuple] = {}  # symbol -> the frame values last seen
@@ -168,6 +170,23 @@ class WatchTable(palette.Tones, DataTable):
                 self._write(symbol, col.key)
         if added or resort:
             self.apply_sort()
+
+    def set_symbols(self, symbols: Sequence[str]) -> None:
+        """The list's file changed: rows follow it; the rows kept keep their cells."""
+        symbols = list(symbols)
+        for symbol in set(self.cells) - set(symbols):
+            del self.cells[symbol]
+            self.rows_raw.pop(symbol, None)
+            for key in [k for k in self.flashes if k[0] == symbol]:
+                del self.flashes[key]
+            if symbol in self.rows:
+                self.remove_row(symbol)
+        self.symbols = symbols
+        self.position = {s: i for i, s in enumerate(symbols)}
+        for symbol in symbols:
+            if symbol not in self.cells:
+                self._new_row(symbol, dict.fromkeys(FIELDS) | {"symbol": symbol})
+        self.apply_sort()
 
     def expire_flashes(self, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
@@ -269,15 +288,28 @@ class WatchlistPanel(Vertical):
 
     def __init__(self, lists: Sequence[Watchlist], **kwargs) -> None:
         super().__init__(**kwargs)
-        self.tables = [WatchTable(wl.name, wl.symbols, id=f"wl-table-{i}") for i, wl in enumerate(lists)]
-        self.tables.append(WatchTable("All", None, id=f"wl-table-{len(lists)}"))
+        self._serial = 0  # widget ids stay unique as lists come and go
+        self.tables = [self._new_table(wl.name, wl.symbols, wl.path) for wl in lists]
+        self.tables.append(self._new_table("All", None, None))
         self._pending_sync = True
         self._index = 0
 
+    def _new_table(self, title: str, symbols: Sequence[str] | None, path: Path | None) -> WatchTable:
+        table = WatchTable(title, symbols, path, id=f"wl-table-{self._serial}")
+        self._serial += 1
+        return table
+
+    @staticmethod
+    def _tab_id(table: WatchTable) -> str:
+        return table.id.replace("wl-table-", "wl-tab-")  # type: ignore[union-attr]
+
+    def _label(self, n: int, table: WatchTable) -> Text:
+        title = printable(table.title, 24)
+        return Text(f"{n} {title}" if n <= 9 else title)
+
     def compose(self) -> ComposeResult:
-        labels = [Text(f"{i} {printable(t.title, 24)}") if i <= 9 else Text(printable(t.title, 24))
-                  for i, t in enumerate(self.tables, 1)]  # fmt: skip
-        yield Tabs(*[Tab(label, id=f"wl-tab-{i}") for i, label in enumerate(labels)], id="wl-tabs")
+        tabs = [Tab(self._label(n, t), id=self._tab_id(t)) for n, t in enumerate(self.tables, 1)]
+        yield Tabs(*tabs, id="wl-tabs")
         yield Input(placeholder="filter: code or name (Enter keeps, Esc clears)", id="wl-filter")
         with ContentSwitcher(initial=self.tables[0].id, id="wl-switch"):
             yield from self.tables
@@ -297,16 +329,19 @@ class WatchlistPanel(Vertical):
 
     def switch(self, index: int) -> None:
         if 0 <= index < len(self.tables):
-            self.query_one(Tabs).active = f"wl-tab-{index}"
+            self.switch_to(self.tables[index])
 
     def cycle(self, step: int) -> None:
         self.switch((self.index + step) % len(self.tables))
 
+    def switch_to(self, table: WatchTable) -> None:
+        self.query_one(Tabs).active = self._tab_id(table)
+
     @on(Tabs.TabActivated, "#wl-tabs")
     def _tab_activated(self, event: Tabs.TabActivated) -> None:
         event.stop()
-        index = int(event.tab.id.rsplit("-", 1)[1])
-        if index == self._index:
+        index = next((i for i, t in enumerate(self.tables) if self._tab_id(t) == event.tab.id), None)
+        if index is None or index == self._index:
             return
         self._index = index
         self.query_one(ContentSwitcher).current = self.tables[index].id
@@ -341,6 +376,55 @@ class WatchlistPanel(Vertical):
     def restyle(self) -> None:
         for table in self.tables:
             table.restyle()
+
+    # lists changed (edited in the app or in an editor) ---------------------------------
+
+    def table_for(self, path: Path) -> WatchTable | None:
+        return next((t for t in self.tables if t.path == path), None)
+
+    def update_list(self, wl: Watchlist, old_path: Path | None = None) -> None:
+        """A list's file changed (or moved from `old_path`): its tab and rows follow."""
+        table = self.table_for(old_path or wl.path)  # type: ignore[arg-type]
+        if table is None:
+            return
+        table.path, table.title = wl.path, wl.name
+        table.set_symbols(wl.symbols)
+        self._relabel()
+        if table is self.table:
+            self._pending_sync = True  # new rows fill on the next tick
+
+    async def add_list(self, wl: Watchlist) -> WatchTable:
+        """A new list: its tab goes before "All"."""
+        everything, current = self.tables[-1], self.table
+        table = self._new_table(wl.name, wl.symbols, wl.path)
+        self.tables.insert(len(self.tables) - 1, table)
+        self._index = self.tables.index(current)
+        await self.query_one(Tabs).add_tab(Tab(self._label(len(self.tables) - 1, table), id=self._tab_id(table)),
+                                           before=self._tab_id(everything))  # fmt: skip
+        await self.query_one(ContentSwitcher).mount(table, before=everything)
+        self._relabel()
+        return table
+
+    async def remove_list(self, path: Path) -> None:
+        table = self.table_for(path)
+        if table is None:
+            return
+        current = self.table
+        self.tables.remove(table)
+        showing = table is current
+        self._index = -1 if showing else self.tables.index(current)
+        await self.query_one(Tabs).remove_tab(self._tab_id(table))
+        await table.remove()
+        self._relabel()
+        if showing:
+            self.switch(0)  # _index is -1: the activation switches the content
+
+    def _relabel(self) -> None:
+        tabs = self.query_one(Tabs)
+        for n, table in enumerate(self.tables, 1):
+            tab = tabs.get_tab(self._tab_id(table))
+            if tab is not None:
+                tab.label = self._label(n, table)
 
     # filter ---------------------------------------------------------------------
 
