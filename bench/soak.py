@@ -163,6 +163,13 @@ def daily(samples: list[Sample]) -> list[dict[str, float]]:
     return out
 
 
+def _trend(drift: float, mean: float) -> str:
+    """Over the judged days: a change of more than 15 % of the mean either way counts."""
+    if drift > 0.15 * mean:
+        return "RISING"
+    return "FALLING" if drift < -0.15 * mean else "FLAT"
+
+
 def verdict(soak: Soak, days: list[dict[str, Any]]) -> dict[str, Any]:
     per_day = daily(soak.samples)
     # Day 0 warms up (imports, polars' pools, the frame's first rows), and the
@@ -192,7 +199,9 @@ def verdict(soak: Soak, days: list[dict[str, Any]]) -> dict[str, Any]:
         "cpu_ms_per_message": round(cost_mean, 3), "cpu_ms_per_message_slope_per_day": round(cost_slope, 4),
         "judged": judged,  # False: too short to say (the histories were still filling)
         "rss_flat": abs(rss_per_day) < 1.0 if judged else None,
-        "cpu_flat": abs(cost_drift) <= 0.15 * cost_mean if judged else None,
+        # A leak shows as cost rising; a falling cost (less load from elsewhere) is no fault.
+        "cpu_flat": cost_drift <= 0.15 * cost_mean if judged else None,
+        "cpu_trend": _trend(cost_drift, cost_mean) if judged else None,
         "every_day_the_same": same_day, "per_day": per_day,
     }  # fmt: skip
 
@@ -217,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     flat = {True: "FLAT", False: "GROWING", None: "?"}
     print(f"\nfrom day {result['judged_from_day']}: memory {flat[result['rss_flat']]}"
           f" ({result['rss_slope_mb_per_day']:+.3f} MB per day replayed, peak {result['rss_max_mb']} MB);"
-          f" CPU {flat[result['cpu_flat']].replace('GROWING', 'RISING')} ({result['cpu_ms_per_message']} ms per message,"
+          f" CPU {result['cpu_trend'] or '?'} ({result['cpu_ms_per_message']} ms per message,"
           f" {result['cpu_ms_per_message_slope_per_day']:+.4f} per day; {result['cpu_mean_pct']}% of a core)")  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps({"verdict": result, "days": days,
