@@ -24,7 +24,7 @@ from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Input, Tab, Tabs
+from textual.widgets import Footer, Input, Tab, Tabs
 
 from marketmon.alerts.engine import Alert
 from marketmon.alerts.history import AlertHistory
@@ -40,6 +40,7 @@ from marketmon.tui import keys, lists, settings, themes
 from marketmon.tui.alert_log import AlertLog
 from marketmon.tui.detail import Detail
 from marketmon.tui.etf_premium import EtfPremiumPanel
+from marketmon.tui.grid import Grid
 from marketmon.tui.index_strip import IndexStrip
 from marketmon.tui.limit_board import LimitBoard
 from marketmon.tui.list_edit import ListEditing
@@ -352,11 +353,11 @@ class MarketmonApp(ListEditing, App[int]):
         label = next((c.label for c in COLUMNS if c.key == table.sort_key), "list order")
         self.notify(f"Sorted by {label}{' (reversed)' if table.reverse else ''}", timeout=2)
 
-    @on(DataTable.HeaderSelected)
-    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
-        table = event.data_table
+    @on(Grid.HeaderSelected)
+    def _header_clicked(self, event: Grid.HeaderSelected) -> None:
+        table = event.grid
         if isinstance(table, WatchTable):
-            key = event.column_key.value
+            key = event.column_key
             table.sort_by(key, reverse=not table.reverse if table.sort_key == key else table.reverse)
             self._say_sort(table)
 
@@ -371,10 +372,10 @@ class MarketmonApp(ListEditing, App[int]):
     def _selected(self, event: WatchlistPanel.Selected) -> None:
         self.detail.show(event.symbol, self.store)
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        if isinstance(event.data_table, WatchTable):
-            self.detail.show(event.row_key.value, self.store)
+    @on(Grid.RowSelected)
+    def _row_selected(self, event: Grid.RowSelected) -> None:
+        if isinstance(event.grid, WatchTable):
+            self.detail.show(event.key, self.store)
             self.action_view("detail")
 
     def action_help(self) -> None:

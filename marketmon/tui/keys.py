@@ -85,6 +85,6 @@ def help_rows() -> list[tuple[str, str]]:
         if row not in seen:
             seen.add(row)
             rows.append(row)
-    rows.append(("PgUp / PgDn", "Page through the watchlist (Home / End: first and last column)"))
+    rows.append(("PgUp / PgDn", "Page through the watchlist (Home / End: first and last row; ← →: scroll)"))
     rows.append(("click", "A tab switches; a column header sorts by it; a row selects it"))
     return rows

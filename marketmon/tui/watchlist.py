@@ -20,16 +20,15 @@ from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import ContentSwitcher, DataTable, Input, Tab, Tabs
-from textual.widgets.data_table import CellDoesNotExist
+from textual.widgets import ContentSwitcher, Input, Tab, Tabs
 
 from marketmon.config.watchlists import Watchlist
 from marketmon.store import Store
 from marketmon.text import printable
 from marketmon.tui import fmt, palette
+from marketmon.tui.grid import Grid
 
 FLASH_S = 0.8
 FIELDS = (
@@ -109,17 +108,13 @@ def _fit(text: str, col: Column) -> str:
     return pad + text if col.right else text + pad
 
 
-class WatchTable(palette.Tones, DataTable):
+class WatchTable(palette.Tones, Grid):
     """One watchlist. `symbols` None means every instrument the feed has."""
 
-    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | palette.COMPONENT_CLASSES
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-    ]
+    COMPONENT_CLASSES = Grid.COMPONENT_CLASSES | palette.COMPONENT_CLASSES
 
     def __init__(self, title: str, symbols: Sequence[str] | None, path: Path | None = None, **kwargs) -> None:
-        super().__init__(cursor_type="row", cell_padding=0, **kwargs)
+        super().__init__(**kwargs)
         self.title = title
         self.path = path  # the list's file; None for "All"
         self.symbols = list(symbols) if symbols is not None else None
@@ -268,12 +263,7 @@ class WatchTable(palette.Tones, DataTable):
 
     @property
     def selected_symbol(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except CellDoesNotExist:  # the cursor sits outside the rows
-            return None
+        return self.cursor_key
 
 
 class WatchlistPanel(Vertical):
@@ -352,10 +342,10 @@ class WatchlistPanel(Vertical):
             table.focus()
         self.post_message(self.Selected(table.selected_symbol))
 
-    @on(DataTable.RowHighlighted)
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table is self.table:
-            self.post_message(self.Selected(event.row_key.value))
+    @on(Grid.RowHighlighted)
+    def _highlighted(self, event: Grid.RowHighlighted) -> None:
+        if event.grid is self.table:
+            self.post_message(self.Selected(event.key))
 
     # the tick -----------------------------------------------------------------
 
