@@ -34,6 +34,7 @@ class GridColumn:
     key: str
     label: Text
     width: int
+    auto: bool = False  # as wide as its widest cell so far
 
 
 class Grid(ScrollView, can_focus=True):
@@ -89,8 +90,10 @@ class Grid(ScrollView, can_focus=True):
 
     # building ------------------------------------------------------------------------
 
-    def add_column(self, label: Text | str, *, width: int, key: str) -> str:
-        self.columns[key] = GridColumn(key, label if isinstance(label, Text) else Text(label), width)
+    def add_column(self, label: Text | str, *, width: int | None, key: str) -> str:
+        """`width` None: the column grows to its widest cell."""
+        text = label if isinstance(label, Text) else Text(label)
+        self.columns[key] = GridColumn(key, text, text.cell_len if width is None else width, width is None)
         self._header = None
         self._strips.clear()
         self._resize()
@@ -102,6 +105,7 @@ class Grid(ScrollView, can_focus=True):
         self._index[key] = len(self._keys)
         self._keys.append(key)
         self._cells[key] = list(cells)
+        self._widen(cells)
         self._resize()
         self.refresh_line(len(self._keys) - int(self.scroll_y))
         return key
@@ -128,17 +132,35 @@ class Grid(ScrollView, can_focus=True):
 
     def update_cell(self, key: str, column: str, value: Text) -> None:
         cells = self._cells[key]
-        cells[self._column_index(column)] = value
+        at = self._column_index(column)
+        cells[at] = value
         if self._strips.pop(key, None) is not None:
             self._refresh_row(self._index[key])
+        if list(self.columns.values())[at].auto:
+            self._widen(cells)
+
+    def _widen(self, cells: Iterable[Text]) -> None:
+        """Auto-width columns take a wider cell in: every row is drawn again."""
+        wider = False
+        for cell, column in zip(cells, self.columns.values(), strict=False):
+            if column.auto and cell.cell_len > column.width:
+                column.width, wider = cell.cell_len, True
+        if wider:
+            self._strips.clear()
+            self._header = None
+            self._resize()
+            self.refresh()
 
     def sort(self, column: str, *, key: Callable[[Text], Any], reverse: bool = False) -> None:
         """Reorder the rows by `key` of their cell in `column` (stable)."""
         at = self._column_index(column)
-        order = sorted(self._keys, key=lambda k: key(self._cells[k][at]), reverse=reverse)
-        if order != self._keys:
-            self._keys = order
-            self._index = {k: i for i, k in enumerate(order)}
+        self.reorder(sorted(self._keys, key=lambda k: key(self._cells[k][at]), reverse=reverse))
+
+    def reorder(self, keys: list[str]) -> None:
+        """Show the rows in this order (the same keys, rearranged)."""
+        if keys != self._keys:
+            self._keys = list(keys)
+            self._index = {k: i for i, k in enumerate(self._keys)}
             self.refresh()
 
     def _column_index(self, column: str) -> int:
