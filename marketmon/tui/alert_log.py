@@ -25,7 +25,7 @@ from marketmon.market.symbols import SymbolError, classify
 from marketmon.store import Store
 from marketmon.text import printable
 from marketmon.tui import fmt, palette
-from marketmon.tui.limit_board import LiveTable, Row
+from marketmon.tui.live_table import Col, LiveTable, Row
 
 RULE_TONES = {"limit_up": "up", "limit_down": "down", "pct_above": "up", "pct_below": "down"}
 
@@ -33,9 +33,11 @@ RULE_TONES = {"limit_up": "up", "limit_down": "down", "pct_above": "up", "pct_be
 class AlertLog(palette.Tones, Vertical):
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES | {"alert-log--broken", "alert-log--rule"}
 
+    # The log spans the screen: the message, last, takes the room the others leave.
     COLUMNS = (
-        ("time", "time", 11), ("symbol", "symbol", 9), ("name", "name", 10), ("rule", "rule", 17),
-        ("price", "price", 8), ("message", "message", 44),
+        Col("time", "time", 11),  # "09-11 14:00" for an older day
+        Col("symbol", "symbol", 9), Col("name", "name", 22), Col("rule", "rule", 17),  # "limit_down_broken"
+        Col("price", "price", 8, True), Col("message", "message", None),
     )  # fmt: skip
 
     def __init__(self, history: AlertHistory | None = None, *, max_rows: int = 500, **kwargs: Any) -> None:
@@ -94,7 +96,7 @@ class AlertLog(palette.Tones, Vertical):
         head = Text.assemble(("Alerts ", self.tone("label")), (f"{len(rows)} shown, newest first", self.tone("muted")))
         if self.skipped:
             head.append(f" · {self.skipped} unreadable history line(s) skipped", self.tone("bad"))
-        self.query_one("#alert-head", Static).update(head)
+        self.query_one("#alert-head", Static).update(head, layout=False)  # one line: no layout pass
         self.table.sync(rows)
 
     def _render_row(self, row: Row) -> list[Text]:

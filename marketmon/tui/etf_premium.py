@@ -20,16 +20,18 @@ from textual.widgets import Static
 from marketmon.store import Store
 from marketmon.text import printable
 from marketmon.tui import fmt, palette
-from marketmon.tui.limit_board import LiveTable, Row
+from marketmon.tui.live_table import Col, LiveTable, Row
 
 
 class EtfPremiumPanel(palette.Tones, Vertical):
     # Shared tones plus the highlight of a row at or over the threshold.
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES | {"etf-premium--over"}
 
+    # 63 cells with the gaps: the right-hand column at 160x48 (65) less a scrollbar.
+    # IOPV has a digit more than the price (a money-market fund's "100.0012" is 8).
     COLUMNS = (
-        ("code", "code", 9), ("name", "name", 22), ("last", "last", 7), ("iopv", "IOPV", 7),
-        ("premium", "prem %", 7), ("pct", "chg %", 7),
+        Col("code", "code", 9), Col("name", "name", 19), Col("last", "last", 7, True),
+        Col("iopv", "IOPV", 8, True), Col("premium", "prem %", 7, True), Col("pct", "chg %", 7, True),
     )  # fmt: skip
 
     def __init__(self, threshold: float = 1.0, *, max_rows: int = 50, **kwargs: Any) -> None:
@@ -79,9 +81,10 @@ class EtfPremiumPanel(palette.Tones, Vertical):
         shown = f"top {self.max_rows} of {funds}" if funds > self.max_rows else f"{funds}"
         self.query_one("#etf-head", Static).update(
             Text.assemble(
-                f"ETF premium/discount vs IOPV · {shown} funds · ",
+                f"Premium vs IOPV · {shown} funds · ",
                 (f"{over} at or over ±{self.threshold:g}%", self._over() if over else self.tone("muted")),
-            )
+            ),
+            layout=False,  # one line: no layout pass
         )
 
     def _render_row(self, row: Row) -> list[Text]:
@@ -92,10 +95,17 @@ class EtfPremiumPanel(palette.Tones, Vertical):
         move = self.tone(fmt.direction(pct))
         return [
             Text(sym, style=base),
-            Text(printable(name or sym), style=base),  # feed text: a Text, never markup
+            Text(short_name(printable(name or sym)), style=base),  # feed text: a Text, never markup
             Text(fmt.price(last, tick), style=base + move, justify="right"),
             # IOPV is published a digit finer than the price: keep it, so the premium adds up.
             Text(fmt.DASH if iopv is None else f"{iopv:.{fmt.decimals(tick) + 1}f}", style=base, justify="right"),
             Text(fmt.pct(premium), style=base + gap + Style(bold=over), justify="right"),
             Text(fmt.pct(pct), style=base + move, justify="right"),
         ]
+
+
+def short_name(name: str) -> str:
+    """A fund's name without its "ETF" suffix: every row of this panel is one.
+    "HK Innovative Drug ETF" -> "HK Innovative Drug", "港股创新药ETF" -> "港股创新药"."""
+    short = name.removesuffix("ETF").rstrip()
+    return short if short and short != name.rstrip() else name

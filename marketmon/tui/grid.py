@@ -50,6 +50,7 @@ class Grid(ScrollView, can_focus=True):
         Binding("enter", "select", show=False),
     ]
     COMPONENT_CLASSES = {"grid--header", "grid--cursor"}
+    CURSOR_ONLY_WHEN_FOCUSED = False  # True: no cursor row while another widget has the focus
     DEFAULT_CSS = """
     Grid { background: $surface; }
     Grid > .grid--header { text-style: bold; }
@@ -294,7 +295,7 @@ class Grid(ScrollView, can_focus=True):
             strip = self._strips.get(key)
             if strip is None:
                 strip = self._strips[key] = self._line(self._cells[key], base)
-            if self.show_cursor and row == self.cursor_row:
+            if self.show_cursor and row == self.cursor_row and (self.has_focus or not self.CURSOR_ONLY_WHEN_FOCUSED):
                 # post_style: the cursor's background wins over the cells' own.
                 strip = Strip(Segment.apply_style(strip, post_style=self._cursor_style()), strip.cell_length)
         return strip.crop_extend(scroll_x, scroll_x + width, base)

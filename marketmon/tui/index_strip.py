@@ -80,13 +80,20 @@ class IndexStrip(palette.Tones, Widget):
         return Text("\n").join(lines)
 
     def _ticker(self) -> Text:
-        text = Text(no_wrap=True, overflow="crop")
+        """One line: as many whole entries as fit (never a label cut from its figures)."""
+        items = []
         for symbol, label in INDICES:
             q = self._quotes.get(symbol, {})
             tone = fmt.direction(q.get("change"))
-            text.append(f"{label} ", self.tone("label"))
-            text.append(f"{fmt.price(q.get('last'), q.get('tick'))} {fmt.pct(q.get('pct'))}", self.tone(tone))
-            text.append("  ")
-        text.append("A-shares ", self.tone("label"))
-        text.append(fmt.amount(self._turnover), self.tone("title"))
+            figures = f"{fmt.price(q.get('last'), q.get('tick'))} {fmt.pct(q.get('pct'))}"
+            items.append(Text.assemble((f"{label} ", self.tone("label")), (figures, self.tone(tone))))
+        items.append(Text.assemble(("A-shares ", self.tone("label")), (fmt.amount(self._turnover), self.tone("title"))))
+        width = self.size.width or 10**6  # unsized (not laid out yet): everything
+        text = Text(no_wrap=True, overflow="crop")
+        for item in items:
+            if text and text.cell_len + 2 + item.cell_len > width:
+                break
+            if text:
+                text.append("  ")
+            text.append_text(item)
         return text

@@ -6,13 +6,13 @@ Order: sealed up by the time they sealed, then broken, then near (up, then
 down), then limit-down. Everything shown comes from the store's derived
 columns; nothing is recomputed here.
 
-`LiveTable`, the diff-updating table the other panels use too, lives here
-because this is the first of them; it holds no limit-board logic.
+Widths are counted in terminal cells (a CJK character takes two): the
+panels of the right-hand column are 65 cells wide inside at 160x48, so each
+column is as narrow as its widest figure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import polars as pl
@@ -20,87 +20,14 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from marketmon.store import Store
 from marketmon.text import printable
 from marketmon.tui import fmt, palette
+from marketmon.tui.live_table import Col, LiveTable
 
-BOARD_LABELS = {"main": "Main", "star": "STAR", "chinext": "ChiNext", "bse": "BSE", "fund": "Fund"}
-
-Row = tuple[Any, ...]
-Renderer = Callable[[Row], Sequence[Text]]
-
-
-class LiveTable(DataTable):
-    """A DataTable kept equal to a list of keyed rows, touching only what differs.
-
-    Each row's first field is its key (a symbol; unique). A row whose data is
-    unchanged costs one tuple comparison; a changed one is rendered and only
-    its cells that now look different are updated. A new row is appended and
-    a change of order is one `sort`, so nothing is ever cleared and re-added.
-    Cell styles come from theme variables and are baked into the Text, so a
-    theme change renders every row once more.
-    """
-
-    def __init__(self, columns: Sequence[tuple[str, str, int]], render: Renderer, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", **kwargs)
-        self._render = render
-        self._columns = [self.add_column(label, key=key, width=width) for key, label, width in columns]
-        self._raw: dict[str, Row | None] = {}  # key -> data last shown (None: render again)
-        self._looks: dict[str, list[tuple]] = {}  # key -> per cell (text, style, spans) last shown
-        self._first: dict[int, str] = {}  # id of each row's first cell -> key, for sorting
-        self._order: list[str] = []  # keys in the order the table shows them
-
-    def on_mount(self) -> None:
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.restyle())
-
-    def sync(self, rows: Sequence[Row]) -> None:
-        """Show `rows`, in this order."""
-        want = [str(r[0]) for r in rows]
-        alive = set(want)
-        with self.app.batch_update():
-            for key in [k for k in self._order if k not in alive]:
-                self.remove_row(key)
-                del self._raw[key], self._looks[key]
-            self._order = [k for k in self._order if k in alive]
-            for key, raw in zip(want, rows):
-                old = self._raw.get(key, ())
-                if old == raw:
-                    continue
-                cells = [c if isinstance(c, Text) else Text(str(c)) for c in self._render(raw)]
-                looks = [(c.plain, c.style, tuple(c.spans)) for c in cells]
-                if key not in self._looks:
-                    self.add_row(*cells, key=key)
-                    self._order.append(key)
-                else:
-                    for column, cell, look, before in zip(self._columns, cells, looks, self._looks[key]):
-                        if look != before:
-                            self.update_cell(key, column, cell)
-                self._raw[key], self._looks[key] = raw, looks
-            if self._order != want:
-                self._sort(want)
-
-    def _sort(self, want: list[str]) -> None:
-        # DataTable.sort hands the key function a row's cells, not its key; the
-        # first cell object is unique to its row, so its id leads to the key.
-        self._first = {id(self.get_cell(k, self._columns[0])): k for k in want}
-        rank = {k: i for i, k in enumerate(want)}
-        self.sort(key=lambda cells: rank[self._first[id(cells[0])]])
-        self._order = want
-
-    def restyle(self) -> None:
-        rows = [self._raw[k] for k in self._order]
-        self._raw = dict.fromkeys(self._order)  # render every row again
-        self.sync(rows)
-
-    def key_at(self, row: int) -> str | None:
-        """The key of the row shown at `row` (e.g. the cursor's), or None."""
-        return self._order[row] if 0 <= row < len(self._order) else None
-
-    @property
-    def rows_shown(self) -> list[Row]:
-        return [self._raw[k] for k in self._order]
+BOARD_LABELS = {"main": "Main", "star": "STAR", "chinext": "ChiN", "bse": "BSE", "fund": "Fund"}
 
 
 class LimitRow(NamedTuple):
@@ -120,9 +47,12 @@ class LimitBoard(palette.Tones, Vertical):
     # Shared tones (mm--up, mm--limit-up, ...) plus one of our own for 炸板.
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES | {"limit-board--broken"}
 
+    # 64 cells with the gaps: the right-hand column's width at 160x48, less a scrollbar.
+    # "board %" is the board and its limit band: STAR 20, ChiN 20, Main 10, Main 5 (ST), BSE 30.
     COLUMNS = (
-        ("code", "code", 9), ("name", "name", 11), ("board", "board", 7), ("band", "lim", 3),
-        ("last", "last", 7), ("pct", "pct", 7), ("sealed", "sealed", 8), ("state", "state", 11),
+        Col("code", "code", 9), Col("name", "name", 11), Col("board", "board %", 7),
+        Col("last", "last", 7, True), Col("pct", "pct", 7, True), Col("sealed", "sealed", 5),
+        Col("state", "state", 11),  # "sealed 封板": 7 + two CJK characters of two cells
     )  # fmt: skip
 
     def __init__(self, *, near_pct: float = 1.0, **kwargs: Any) -> None:
@@ -197,7 +127,7 @@ class LimitBoard(palette.Tones, Vertical):
             ("炸板 broken ", broken_tone), (str(broken), broken_tone + bold), "   ",
             ("near ", self.tone("muted")), str(near),
         )  # fmt: skip
-        self.query_one("#limit-counts", Static).update(text)
+        self.query_one("#limit-counts", Static).update(text, layout=False)  # one line: no layout pass
 
     def _render_row(self, row: LimitRow) -> list[Text]:
         sym, name, board, band, px, pct, sealed, tick, state, side = row
@@ -213,13 +143,16 @@ class LimitBoard(palette.Tones, Vertical):
         return [
             Text(sym),
             Text(printable(name or sym)),  # feed text: a Text, never markup
-            Text(BOARD_LABELS.get(board, board or "")),
-            Text("" if band is None else f"{band:g}%", justify="right"),
+            Text(" ".join(x for x in (BOARD_LABELS.get(board or "", board or ""), _band(band)) if x)),
             Text(fmt.price(px, tick), style=move, justify="right"),
             Text(fmt.pct(pct), style=move, justify="right"),
-            Text(fmt.clock(sealed) if sealed is not None else "", style=self.tone("muted")),
+            Text(fmt.clock(sealed)[:5] if sealed is not None else "", style=self.tone("muted")),  # HH:MM
             Text(label, style=label_style),
         ]
+
+
+def _band(band: float | None) -> str:
+    return "" if band is None else f"{band:g}"
 
 
 def _board_order(row: LimitRow) -> tuple:

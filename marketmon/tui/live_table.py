@@ -36,6 +36,8 @@ class Col(NamedTuple):
 
 
 class LiveTable(Grid):
+    CURSOR_ONLY_WHEN_FOCUSED = True  # elsewhere it would hide the rows' own colours
+
     def __init__(self, columns: Sequence[Col], render: Renderer, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._render = render

@@ -23,7 +23,7 @@ from marketmon.market import southbound
 from marketmon.store import Store
 from marketmon.text import printable
 from marketmon.tui import fmt, palette
-from marketmon.tui.limit_board import LiveTable, Row
+from marketmon.tui.live_table import Col, LiveTable, Row
 
 CHANNELS = (("SH", "沪"), ("SZ", "深"))  # 港股通(沪) via Shanghai, 港股通(深) via Shenzhen
 LEADER_DAYS = 20
@@ -36,12 +36,20 @@ def bn(value: float | None, sign: bool = True) -> str:
     return f"{value / 1e9:+.2f}" if sign else f"{value / 1e9:.2f}"
 
 
+def hk_code(symbol: str) -> str:
+    """09988.HK -> 09988: the panel only ever shows Hong Kong stocks."""
+    return symbol.removesuffix(".HK")
+
+
 class SouthboundPanel(palette.Tones, Vertical):
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES
 
-    TOP_COLUMNS = (("code", "code", 8), ("name", "name", 11), ("net", "net bn", 6))
+    # Side by side in 65 cells at 160x48 (5fr : 8fr = 25 + 40), each with a scrollbar.
+    # Every name here is a Hong Kong stock: the code goes without ".HK", as on a 港股通 screen.
+    TOP_COLUMNS = (Col("code", "code", 5), Col("name", "name", 10), Col("net", "net bn", 6, True))
     LEADER_COLUMNS = (
-        ("code", "code", 8), ("name", "name", 12), ("net", f"{LEADER_DAYS}d bn", 6), ("streak", "streak bn", 10),
+        Col("code", "code", 5), Col("name", "name", 13), Col("net", f"{LEADER_DAYS}d bn", 7, True),
+        Col("streak", "streak bn", 10, True),  # "20d 123.45"
     )  # fmt: skip
 
     def __init__(self, *, top_n: int = 10, **kwargs: Any) -> None:
@@ -51,15 +59,20 @@ class SouthboundPanel(palette.Tones, Vertical):
         self._history: list | None = None
         self._leader_stats: list[tuple[str, float, int, float]] = []  # symbol, net, streak days, streak net
         self.leaders: list[Row] = []  # (symbol, name, net 20d, streak days, streak net)
+        self._store: Store | None = None
+        self._latest: dict | None = None  # the flow update last shown
 
     def compose(self) -> ComposeResult:
         yield Static(id="sb-head", classes="panel-head")
         for ch, _ in CHANNELS:
             yield Static(id=f"sb-{ch.lower()}", classes="sb-channel")
-            yield Sparkline([], id=f"sb-{ch.lower()}-spark", classes="sb-spark")
+            # The quota sits beside the day's net-buy line: the channel line has no room for it.
+            with Horizontal(classes="sb-spark-row"):
+                yield Sparkline([], id=f"sb-{ch.lower()}-spark", classes="sb-spark")
+                yield Static(id=f"sb-{ch.lower()}-quota", classes="sb-quota")
         with Horizontal(id="sb-tables"):
             with Vertical(id="sb-top-box"):
-                yield Static("Top net bought today (HKD)", classes="sb-caption")
+                yield Static("Top net buy today", classes="sb-caption")
                 yield LiveTable(self.TOP_COLUMNS, self._render_top, id="sb-top")
             with Vertical(id="sb-leaders-box"):
                 yield Static(f"{LEADER_DAYS}-day leaders · net-buy streak", classes="sb-caption")
@@ -68,8 +81,16 @@ class SouthboundPanel(palette.Tones, Vertical):
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
 
+    @property
+    def needs_sync(self) -> bool:
+        """A flow update bumps no store version (only quote flushes do): the close's last
+        minute comes after the last quote, and without this would never be shown."""
+        store = self._store
+        return store is not None and (store.flow.latest is not self._latest or store.flow.history is not self._history)
+
     def refresh_from(self, store: Store) -> None:
         flow = store.flow
+        self._store, self._latest = store, flow.latest
         latest = flow.latest or {}
         channels = latest.get("southbound") or {}
         if flow.history is not self._history:  # a new history arrives once a day, at most
@@ -86,7 +107,8 @@ class SouthboundPanel(palette.Tones, Vertical):
         for n, (ch, label) in enumerate(CHANNELS, start=1):
             data = channels.get(ch) or {}
             key = tuple(data.get(k) for k in ("net_buy_hkd", "buy_hkd", "sell_hkd", "quota_cny", "quota_left_cny"))
-            self._set(f"sb-{ch.lower()}", (ch, label, trade_date, *key), self._channel)
+            self._set(f"sb-{ch.lower()}", (ch, label, *key[:3]), self._channel)
+            self._set(f"sb-{ch.lower()}-quota", (trade_date, *key[3:]), self._quota)
             self._spark(ch, flow.series, n)
 
         top = sorted(latest.get("top") or (), key=lambda r: -(r.get("net_buy_hkd") or 0.0))[: self.top_n]
@@ -110,29 +132,32 @@ class SouthboundPanel(palette.Tones, Vertical):
         if self._shown.get(id) == key and not force:
             return
         self._shown[id] = key
-        self.query_one(f"#{id}", Static).update(draw(*key))
+        part = self.query_one(f"#{id}", Static)
+        # One-line parts of a fixed width repaint alone; the quota is as wide as its text.
+        part.update(draw(*key), layout=part.has_class("sb-quota"))
 
     def _head(self, total: float | None, ts: int | None) -> Text:
         return Text.assemble(
-            ("Southbound 港股通 · net buy today ", self.tone("label")),
+            ("Southbound 港股通 · net buy ", self.tone("label")),
             (fmt.DASH if total is None else f"HKD {bn(total)} bn", self.tone(fmt.direction(total))),
-            (f"   as of {fmt.clock(ts)}" if ts else "   no flow data yet", self.tone("muted")),
+            (f" · as of {fmt.clock(ts)}" if ts else " · no flow data yet", self.tone("muted")),
         )
 
-    def _channel(self, ch: str, label: str, trade_date: dt.date, net: Any, buy: Any, sell: Any,
-                 quota: Any, left: Any) -> Text:  # fmt: skip
-        if quota and left is not None:
-            used = southbound.quota_used_pct(quota, left)
-            quota_text = f"{southbound.quota_display(quota, left, trade_date)} ({used:.0f}% used)"
-        else:
-            quota_text = fmt.DASH
+    def _channel(self, ch: str, label: str, net: Any, buy: Any, sell: Any) -> Text:
         return Text.assemble(
             (f"{ch} {label} ", self.tone("title")),
             ("net ", self.tone("muted")), (fmt.DASH if net is None else f"{bn(net)} bn", self.tone(fmt.direction(net))),
             ("  buy ", self.tone("muted")), bn(buy, sign=False),
             ("  sell ", self.tone("muted")), bn(sell, sign=False),
-            ("  quota ", self.tone("muted")), quota_text,
         )  # fmt: skip
+
+    def _quota(self, trade_date: dt.date, quota: Any, left: Any) -> Text:
+        if quota and left is not None:
+            used = southbound.quota_used_pct(quota, left)
+            quota_text = f"{southbound.quota_display(quota, left, trade_date)} ({used:.0f}% used)"
+        else:
+            quota_text = fmt.DASH
+        return Text.assemble(("quota ", self.tone("muted")), quota_text)
 
     def _spark(self, ch: str, series: list[tuple[int, float, float]], column: int) -> None:
         # The series only grows (one point a minute): its length and last point say if it changed.
@@ -143,14 +168,15 @@ class SouthboundPanel(palette.Tones, Vertical):
         self.query_one(f"#sb-{ch.lower()}-spark", Sparkline).data = [p[column] for p in series]
 
     def _restyle(self) -> None:
-        for id, draw in (("sb-head", self._head), ("sb-sh", self._channel), ("sb-sz", self._channel)):
+        for id, draw in (("sb-head", self._head), ("sb-sh", self._channel), ("sb-sz", self._channel),
+                         ("sb-sh-quota", self._quota), ("sb-sz-quota", self._quota)):  # fmt: skip
             if id in self._shown:
                 self._set(id, self._shown[id], draw, force=True)
 
     def _render_top(self, row: Row) -> list[Text]:
         sym, name, net = row
         return [
-            Text(sym, style=self.tone("muted")),
+            Text(hk_code(sym), style=self.tone("muted")),
             Text(printable(name or sym)),  # feed text: a Text, never markup
             Text(bn(net), style=self.tone(fmt.direction(net)), justify="right"),
         ]
@@ -158,7 +184,7 @@ class SouthboundPanel(palette.Tones, Vertical):
     def _render_leader(self, row: Row) -> list[Text]:
         sym, name, net, days, streak_net = row
         return [
-            Text(sym, style=self.tone("muted")),
+            Text(hk_code(sym), style=self.tone("muted")),
             Text(printable(name or sym)),
             Text(bn(net), style=self.tone(fmt.direction(net)), justify="right"),
             # Consecutive sessions net bought, up to the last one, and what they added up to.

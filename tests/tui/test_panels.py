@@ -28,7 +28,8 @@ from marketmon.feed.server import QuoteServer
 from marketmon.store import Store
 from marketmon.tui.alert_log import AlertLog
 from marketmon.tui.etf_premium import EtfPremiumPanel
-from marketmon.tui.limit_board import LimitBoard, LiveTable
+from marketmon.tui.limit_board import LimitBoard
+from marketmon.tui.live_table import LiveTable
 from marketmon.tui.southbound import SouthboundPanel
 
 TUI = Path(__file__).parents[2] / "marketmon" / "tui"
@@ -78,7 +79,8 @@ def closing() -> tuple[Store, list[Alert]]:
 
 
 def cells(table: LiveTable) -> list[list[str]]:
-    return [[c.plain for c in table.get_row_at(i)] for i in range(table.row_count)]
+    """What each cell says, without the one-cell gap LiveTable puts before it."""
+    return [[c.plain.removeprefix(" ") for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
 def rgb(hex_colour: str) -> RichColor:
@@ -97,17 +99,17 @@ async def test_limit_board_at_the_close(closing):
         by_code = {r[0]: r for r in rows}
         assert [r[0] for r in rows] == ["688521.SH", "603019.SH", "002602.SZ", "603880.SH"]
         assert by_code["688521.SH"] == [
-            "688521.SH", "VeriSilicon", "STAR", "20%", "154.39", "+20.00%", "13:42:00", "sealed 封板"
+            "688521.SH", "VeriSilicon", "STAR 20", "154.39", "+20.00%", "13:42", "sealed 封板"
         ]  # fmt: skip
-        assert by_code["603019.SH"][5:] == ["+6.21%", "10:05:00", "broken 炸板"]  # sealed, then broke
-        assert by_code["002602.SZ"][3] == "5%" and by_code["002602.SZ"][7] == "broken 炸板"  # ST band in 2025
-        assert by_code["603880.SH"][4:] == ["11.21", "-10.03%", "14:20:00", "sealed 封板"]
+        assert by_code["603019.SH"][4:] == ["+6.21%", "10:05", "broken 炸板"]  # sealed, then broke
+        assert by_code["002602.SZ"][2] == "Main 5" and by_code["002602.SZ"][6] == "broken 炸板"  # ST band in 2025
+        assert by_code["603880.SH"][3:] == ["11.21", "-10.03%", "14:20", "sealed 封板"]
         assert board.counts == {"up": 1, "down": 1, "broken": 2, "near": 0}
         head = str(board.query_one("#limit-counts").render())
         assert "涨停 limit-up 1" in head and "跌停 limit-down 1" in head and "炸板 broken 2" in head
         # Red up: the rise is drawn in the theme's $price-up, the fall in $price-down.
-        pct_up = board.table.get_row_at(0)[5]
-        pct_down = board.table.get_row_at(3)[5]
+        pct_up = board.table.get_row_at(0)[4]
+        pct_down = board.table.get_row_at(3)[4]
         assert pct_up.style.color == rgb(FALLBACK["price-up"])
         assert pct_down.style.color == rgb(FALLBACK["price-down"])
 
@@ -125,16 +127,17 @@ async def test_limit_board_near_and_the_table_is_updated_in_place():
     board = LimitBoard()
     async with PanelApp(board, store).run_test(size=(100, 30)) as pilot:
         await pilot.pause()
-        shown = [(r[0], r[7]) for r in cells(board.table)]
+        shown = [(r[0], r[6]) for r in cells(board.table)]
         assert shown == [("600000.SH", "near 涨停"), ("000001.SZ", "near 跌停")]
         touched: list[tuple] = []
         added: list[tuple] = []
         sorts: list[tuple] = []
         table = board.table
-        original_update, original_add, original_sort = table.update_cell, table.add_row, table.sort
+        original_update, original_add, original_reorder = table.update_cell, table.add_row, table.reorder
         table.update_cell = lambda *a, **k: (touched.append(a[:2]), original_update(*a, **k))[1]
         table.add_row = lambda *a, **k: (added.append(k["key"]), original_add(*a, **k))[1]
-        table.sort = lambda *a, **k: (sorts.append(a), original_sort(*a, **k))[1]
+        # A reorder that changes the order counts as a sort.
+        table.reorder = lambda keys: (keys != table.ordered_keys and sorts.append(keys), original_reorder(keys))[1]
 
         board.refresh_from(store)  # nothing changed: nothing drawn
         assert touched == [] and added == []
@@ -146,7 +149,7 @@ async def test_limit_board_near_and_the_table_is_updated_in_place():
         await pilot.pause()
         assert added == [] and sorts == []
         assert touched == [("600000.SH", c) for c in ("last", "pct", "sealed", "state")]  # its own cells only
-        assert cells(board.table)[0][6:] == ["10:00:03", "sealed 封板"]
+        assert cells(board.table)[0][5:] == ["10:00", "sealed 封板"]
 
         t2 = t1 + 3000
         store.merge([Quote("300750.SZ", ts=t2, last=120.0)], t2)  # seals later: second among the sealed
@@ -170,18 +173,40 @@ async def test_southbound_at_the_close(closing):
         sh = str(panel.query_one("#sb-sh").render())
         sz = str(panel.query_one("#sb-sz").render())
         assert "SH 沪" in sh and "net +11.57 bn" in sh and "buy 61.84" in sh and "sell 50.27" in sh
-        assert "quota sufficient (25% used)" in sh  # 31.4 of 42 bn left: over 30 %, so "sufficient"
+        quota = str(panel.query_one("#sb-sh-quota").render())
+        assert "quota sufficient (25% used)" == quota  # 31.4 of 42 bn left: over 30 %, so "sufficient"
         assert "SZ 深" in sz and "net +9.22 bn" in sz
-        assert "HKD +20.79 bn" in str(panel.query_one("#sb-head").render())
+        head = str(panel.query_one("#sb-head").render())
+        assert "HKD +20.79 bn" in head and "as of 16:10:00" in head
         assert len(panel.query_one("#sb-sh-spark").data) == len(store.flow.series) == 401
 
         top = cells(panel.query_one("#sb-top", LiveTable))
-        assert top[0] == ["09988.HK", "BABA-W", "+4.12"] and len(top) == 10
+        assert top[0] == ["09988", "BABA-W", "+4.12"] and len(top) == 10  # all Hong Kong: no ".HK"
         leaders = cells(panel.query_one("#sb-leaders", LiveTable))
         assert [r[1] for r in leaders[:3]] == ["BABA-W", "Tencent", "Meituan-W"]
         assert leaders[0][2:] == ["+37.31", "15d 37.12"]  # 15 sessions in a row, over HKD 37.1 bn
         screen = pilot.app.export_screenshot()
         assert "northbound" not in screen.lower() and "北向" not in screen
+
+
+async def test_southbound_shows_flow_that_comes_after_the_last_quote():
+    # The close's last flow minute arrives after the last quote: no flush, so no new store version.
+    store = Store()
+    store.set_trade_date("2025-09-12")
+    top = [{"symbol": "09988.HK", "net_buy_hkd": 1e9}]
+    store.set_flow({"SH": {"net_buy_hkd": 1e9}}, top, ts_of(step_of("16:09")))
+    panel = SouthboundPanel()
+    async with PanelApp(panel, store).run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert not panel.needs_sync
+        version = store.version
+        store.set_flow({"SH": {"net_buy_hkd": 2e9}}, top, ts_of(step_of("16:10")))
+        assert store.version == version and panel.needs_sync  # the app's tick asks, and refreshes
+        panel.refresh_from(store)
+        await pilot.pause()
+        assert not panel.needs_sync
+        head = str(panel.query_one("#sb-head").render())
+        assert "HKD +2.00 bn" in head and "as of 16:10:00" in head
 
 
 # ETF premium ---------------------------------------------------------------------------
@@ -198,7 +223,7 @@ async def test_etf_premium_order_and_threshold(closing):
             .sort(pl.col("premium_pct").abs(), descending=True)["symbol"].to_list()
         )
         assert [r[0] for r in rows] == expected and len(rows) == 8
-        assert rows[0][:5] == ["520880.SH", "HK Innovative Drug ETF", "1.486", "1.4785", "+0.51%"]
+        assert rows[0] == ["520880.SH", "HK Innovative Drug", "1.486", "1.4785", "+0.51%", "+0.88%"]  # no "ETF"
         first, second = panel.table.get_row_at(0), panel.table.get_row_at(1)
         over = first[0].style.bgcolor
         assert over is not None and all(c.style.bgcolor == over for c in first)  # the whole row stands out
@@ -327,8 +352,8 @@ async def test_a_theme_switch_recolours_the_panels(closing):
         app.theme = "western-test"
         await pilot.pause()
         await pilot.pause()
-        assert board.table.get_row_at(0)[5].style.color == rgb("#2fbf71")  # green up now
-        assert board.table.get_row_at(3)[5].style.color == rgb("#ff4d4f")
+        assert board.table.get_row_at(0)[4].style.color == rgb("#2fbf71")  # green up now
+        assert board.table.get_row_at(3)[4].style.color == rgb("#ff4d4f")
 
 
 # Snapshots at the close (80x24) ------------------------------------------------------

@@ -8,7 +8,21 @@ with `pytest tests/tui --snapshot-update` and look at the report.
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import demo_app, settle
+
+MOMENTS = {"1030": "10:30", "close": "16:10"}
+# Each panel alone, full width, by its zoom key; the status bar and index strip stay above it,
+# and the main screen snapshots below show every panel side by side at the same two moments.
+PANELS = {
+    "watchlists": "w",
+    "chart": "d",  # VeriSilicon, the first row: at the close, sealed at +20 % from 13:42, flat on the limit-up line
+    "limit_board": "l",
+    "etf_premium": "e",
+    "southbound": "b",
+    "alert_log": "a",
+}
 
 
 def held(until: str, *keys: str):
@@ -40,6 +54,8 @@ def test_hk_list_and_chart_at_1030(snap_compare, home):
     assert snap_compare(demo_app("10:30"), terminal_size=(160, 48), run_before=held("10:30", "2", "j", "j", "enter"))
 
 
-def test_verisilicon_chart_at_the_close(snap_compare, home):
-    # Sealed at +20 % from 13:42: the line runs flat along the limit-up line.
-    assert snap_compare(demo_app("16:10"), terminal_size=(160, 48), run_before=held("16:10", "d"))
+@pytest.mark.parametrize("moment", MOMENTS)
+@pytest.mark.parametrize("panel", PANELS)
+def test_panel_at_160x48(snap_compare, home, panel, moment):
+    until = MOMENTS[moment]
+    assert snap_compare(demo_app(until), terminal_size=(160, 48), run_before=held(until, PANELS[panel]))
