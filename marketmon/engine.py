@@ -35,14 +35,26 @@ class Engine:
         self.on_alert, self.on_flush = on_alert, on_flush
         self.flush_interval = flush_interval
         self.client = FeedClient(
-            url, self.store, symbols=symbols, on_event=on_feed, flush=self.flush, **client_options  # type: ignore[arg-type]
+            url, self.store, symbols=symbols, on_event=on_feed, flush=self.flush, after_flow=self._after_flow,
+            **client_options,  # type: ignore[arg-type]
         )
 
     def flush(self) -> None:
-        events = self.store.flush()
-        for alert in self.alerts.evaluate(self.store, events):
-            self.on_alert(alert)
+        """Apply the pending quotes, part by part, and run the alert rules after each part."""
+        evaluated = False
+        for events in self.store.flush_parts(self.alerts.guard):
+            for alert in self.alerts.evaluate(self.store, events):
+                self.on_alert(alert)
+            evaluated = True
+        if not evaluated:  # nothing pending: the market-wide rules still look (a new flow)
+            for alert in self.alerts.evaluate(self.store, []):
+                self.on_alert(alert)
         self.on_flush()
+
+    def _after_flow(self) -> None:
+        # A flow rule must see each flow message, not only the latest at the next flush.
+        if self.alerts.watches_flow():
+            self.flush()
 
     async def run(self) -> str:
         """Run until the feed ends (eof) or stop(); returns why it ended.

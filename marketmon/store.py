@@ -1,45 +1,31 @@
 """The market state: one polars frame of instruments, updated in batches.
 
-The receive loop only calls `merge()`, which folds partial quotes into a
-pending dict keyed by symbol. `flush()` (a few times a second, and at every
-step of market time during a fast replay) turns the pending quotes into one
-batch frame, updates the state frame in one operation, recomputes limit
+The receive loop only calls `merge()`, which appends decoded quotes to the
+pending batch (`pending.py`). `flush()` turns the batch into one frame,
+updates the state frame in one operation per column, recomputes limit
 prices for the rows whose inputs changed, derives the computed columns as
-expressions and reports limit crossings.
+expressions and reports limit crossings. A batch spanning several steps of
+market time is applied in as few parts as exactness allows (`tripwire.py`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import time
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import msgspec
 import polars as pl
 
-from marketmon.feed.protocol import QUOTE_FIELDS, Quote
+from marketmon import tripwire
 from marketmon.history import Bar, BarHistory  # noqa: F401  (Bar: re-exported)
 from marketmon.market import etf
 from marketmon.market.rules import is_st, limit_pct, limits_for
 from marketmon.market.symbols import SymbolError, classify
-
-# Wire field -> frame column. The feed's own limits are kept apart from the
-# effective ones so that "feed wins" stays visible and recomputable.
-_RENAMED = {"limit_up": "feed_limit_up", "limit_down": "feed_limit_down"}
-COLUMN_OF = {f: _RENAMED.get(f, f) for f in QUOTE_FIELDS}
-
-_WIRE_TYPES: dict[str, pl.DataType] = {
-    "symbol": pl.String, "ts": pl.Int64, "name": pl.String, "kind": pl.String,
-    "prev_close": pl.Float64, "open": pl.Float64, "high": pl.Float64, "low": pl.Float64,
-    "last": pl.Float64, "volume": pl.Int64, "turnover": pl.Float64, "bid": pl.Float64,
-    "ask": pl.Float64, "bid_size": pl.Int64, "ask_size": pl.Int64, "iopv": pl.Float64,
-    "currency": pl.String, "st": pl.Boolean, "listed": pl.String, "limit_up": pl.Float64,
-    "limit_down": pl.Float64, "suspended": pl.Boolean,
-}  # fmt: skip
-BATCH_SCHEMA = pl.Schema({COLUMN_OF[f]: _WIRE_TYPES[f] for f in QUOTE_FIELDS})
+from marketmon.pending import BATCH_SCHEMA, COLUMN_OF, Pending  # noqa: F401  (COLUMN_OF: re-exported)
 
 # Columns the store adds: what the symbol says, and what rules derive.
 _STATIC = {"exchange": pl.String, "board": pl.String, "tick": pl.Float64}
@@ -53,26 +39,6 @@ _POSITION = {name: i for i, name in enumerate(SCHEMA)}
 
 # Columns whose change means the limit prices must be worked out again.
 _LIMIT_COLUMNS = frozenset(("prev_close", "st", "name", "listed", "feed_limit_up", "feed_limit_down", "kind"))
-
-
-def _batch_frame(quotes: list[Quote]) -> pl.DataFrame:
-    """Pending quotes as one frame, in arrival order, with only the fields they carry.
-
-    One C call per quote pulls its fields out; columns that every quote left
-    empty (most fields of most deltas) are not built at all.
-    """
-    columns = zip(*map(msgspec.structs.astuple, quotes), strict=True)
-    data = {}
-    for name, values in zip(BATCH_SCHEMA, columns, strict=True):
-        if values.count(None) != len(values):
-            data[name] = pl.Series(name, values, dtype=BATCH_SCHEMA[name])
-    return pl.DataFrame(data)
-
-
-@functools.cache
-def _last_values(columns: tuple[str, ...]) -> list[pl.Expr]:
-    """Per symbol, the last non-null value of each field (built once per column set)."""
-    return [pl.col(c).drop_nulls().last() for c in columns]
 
 
 def _derived_columns() -> list[pl.Expr]:
@@ -96,6 +62,9 @@ def _derived_columns() -> list[pl.Expr]:
 
 
 _DERIVE = _derived_columns()
+# What deriving, limit crossings and seals read of a row.
+_DERIVE_FROM = ("symbol", "name", "ts", "last", "prev_close", "iopv", "suspended", "tick", "limit_up", "limit_down",
+                "limit_state", "sealed_at", "broken")  # fmt: skip
 _DERIVED_NAMES = ["change", "pct", "premium_pct", "limit_state"]
 
 # Indices whose turnover adds up to the whole A-share market: SSE, SZSE, BSE.
@@ -131,44 +100,38 @@ class Store:
         self.clock: int | None = None  # market time of the newest message, epoch ms
         self.phases: dict[str, str] = {}
         self.flow = FlowState()
-        self.history = BarHistory()
+        self._rows: dict[str, int] = {}  # symbol -> row index in frame
+        self._symbols: list[str] = []  # row index -> symbol
+        self.history = BarHistory(self._rows)
+        self._tripwire = tripwire.Tripwire()  # where a flush must cut a batch of many steps
         self.stale = True  # until a feed says otherwise
         self.unknown: set[str] = set()  # symbols the feed or we could not place (at most MAX_UNKNOWN)
         self.unplaced = 0  # quotes dropped because their symbol could not be placed
         self.version = 0  # bumped by every flush that changed the frame
-        self._pending: list[Quote] = []
-        self.touched: set[str] = set()  # symbols the last flush changed
+        self._pending = Pending()
+        self.touched: set[str] = set()  # symbols the last flush (or part of one) changed
         self._pending_received: float | None = None  # monotonic time the batch's first frame came in
         # When the oldest frame flushed since the screen last looked was
         # received: the screen measures tick-to-screen latency from it.
         self._unshown_since: float | None = None
-        self._pending_since: int | None = None
-        self._rows: dict[str, int] = {}  # symbol -> row index in frame
 
     # receive side ------------------------------------------------------------
 
-    def merge(self, quotes: list[Quote], ts: int | None = None) -> None:
-        """Take partial quotes into the pending batch.
+    def merge(self, quotes: Sequence[Any], ts: int | None = None) -> None:
+        """Take partial quotes (Quote or Tick structs) into the pending batch.
 
-        This is all the receive loop does per message: the per-symbol merge
-        (last value of each field wins) happens for the whole batch at once,
-        as one vectorised group-by in `flush`.
+        This is all the receive loop does per message: the merge (last value
+        of each field wins) happens for the whole batch at once, in `flush`.
         """
-        if not self._pending:
+        if not self._pending.quotes:
             self._pending_received = time.monotonic()
-        self._pending.extend(quotes)
+        self._pending.add(quotes, ts, self.clock)
         if ts is not None:
             self.clock = ts if self.clock is None else max(self.clock, ts)
-            if self._pending_since is None:
-                self._pending_since = ts
-
-    def pending_span(self, ts: int) -> int:
-        """Market time covered by the pending batch, in ms."""
-        return 0 if self._pending_since is None else ts - self._pending_since
 
     @property
     def has_pending(self) -> bool:
-        return bool(self._pending)
+        return bool(self._pending.quotes)
 
     def note_unknown(self, symbols: list[str]) -> None:
         """Remember symbols that could not be placed, up to MAX_UNKNOWN of them."""
@@ -203,77 +166,153 @@ class Store:
     # flush -------------------------------------------------------------------
 
     def flush(self) -> list[LimitEvent]:
-        """Apply the pending batch to the frame; return the limit crossings it caused.
+        """Apply the pending batch to the frame; return the limit crossings it caused."""
+        return [event for events in self.flush_parts() for event in events]
 
-        Work is done on the touched rows only: gather them, merge the batch in,
-        recompute limits where their inputs changed, derive the computed
-        columns, then scatter the changed columns back by row position.
+    def flush_parts(self, guard: Callable[[], tripwire.Guard] | None = None) -> Iterator[list[LimitEvent]]:
+        """Apply the pending batch in parts; yield each part's limit crossings.
+
+        A part ends only after a step of market time that could change a
+        limit state, a limit, or (by `guard`, asked before each cut) an alert
+        rule's state, so the parts give the events of a flush per step, with
+        the store's clock as it was at the end of each. The caller looks at
+        each part (alert rules) before the next is applied, and must consume
+        the whole iterator: the pending batch is taken at the first step.
         """
-        if not self._pending:
-            return []
-        raw = _batch_frame(self._pending)
-        self._pending = []
-        self._pending_since = None
+        pending, self._pending = self._pending, Pending()
+        if not pending.quotes:
+            return
         if self._unshown_since is None:
             self._unshown_since = self._pending_received
-        # Merge per symbol: the last non-null value of every field, in arrival order.
-        batch = raw.group_by("symbol", maintain_order=True).agg(_last_values(tuple(raw.columns[1:])))
-        rows = self._admit(batch.get_column("symbol").to_list())
-        if rows is None:  # some symbols could not be placed: drop them
-            batch = batch.filter(pl.col("symbol").is_in(list(self._rows)))
-            height = raw.height
-            raw = raw.filter(pl.col("symbol").is_in(batch.get_column("symbol").implode()))
-            self.unplaced += height - raw.height
-            rows = [self._rows[s] for s in batch.get_column("symbol").to_list()]
-            if not rows:
+        raw = pending.frame()
+        rows = self._place(raw.get_column("symbol"))
+        clock, done = self.clock, 0
+        # Bars place a quote without a ts at its step's time, as a flush per step did.
+        untimed = "ts" not in raw.columns or raw.get_column("ts").null_count() > 0
+        clocks = pending.clocks(clock) if untimed else None
+        starts = [step.start for step in pending.steps]
+        flags: pl.Series | None = None  # per quote: could it change something (tripwire)?
+        single = 0  # parts in a row that were one step: when every step counts, checking costs more than it saves
+        while done < raw.height:
+            cut = len(starts)  # the part ends before this step (len: at the end)
+            if starts[-1] > done:  # more than one step left: cut after the first that could change something
+                after = bisect_right(starts, done)  # the step after the one the part begins in
+                if single < 2:
+                    flags = self._flags(raw, rows, flags, done, guard)
+                    first = flags.slice(done).arg_true()
+                    cut = bisect_right(starts, done + first[0]) if len(first) else len(starts)
+                else:  # a part per step, as a flush per step did
+                    cut = after
+                single = single + 1 if cut == after else 0
+            end = starts[cut] if cut < len(starts) else raw.height
+            ended = pending.steps[cut - 1].clock
+            self.clock = clock if ended is None else ended  # as a flush at the step's end saw it
+            part = slice(done, end)
+            events = self._apply(raw[part], rows[part], None if clocks is None else clocks[part])
+            done = end
+            yield events
+        self.clock = clock
+
+    def _flags(
+        self, raw: pl.DataFrame, rows: pl.Series, flags: pl.Series | None, done: int,
+        guard: Callable[[], tripwire.Guard] | None,
+    ) -> pl.Series:
+        """The tripwire's flags for the quotes from `done` on, against the frame as it is now.
+
+        Worked out once per flush; after a part, redone only for the quotes of
+        rows whose bands moved (a limit state, a rule's arming, a new prev_close).
+        """  # fmt: skip
+        moved = self._tripwire.update(self.frame, self._rows, guard() if guard else None)
+        if flags is None or moved is None:
+            return self._tripwire.changes(raw, rows)
+        if len(moved):
+            at = rows.slice(done).is_in(moved.implode()).arg_true() + done
+            if len(at):
+                flags = flags.clone()
+                flags.scatter(at, self._tripwire.changes(raw[at], rows[at]))
+        return flags
+
+    def _place(self, symbols: pl.Series) -> pl.Series:
+        """Each quote's row in the frame, adding rows for new symbols; null for one that cannot be placed."""
+        index = self.frame.select("symbol").with_row_index("row")
+        rows = symbols.to_frame().join(index, on="symbol", how="left", maintain_order="left").get_column("row")
+        if rows.null_count() and self._add_rows(symbols.filter(rows.is_null()).unique(maintain_order=True).to_list()):
+            return self._place(symbols)
+        return rows
+
+    def _apply(self, raw: pl.DataFrame, rows: pl.Series, clocks: pl.Series | None) -> list[LimitEvent]:
+        """Apply raw quotes (arrival order; their rows; for bars, their market time if not all carry one).
+
+        Each field is scattered into its column by row, in arrival order, so
+        the last non-null value wins. Then, on the touched rows only: recompute
+        limits where their inputs changed, derive the computed columns, compare
+        limit states, and scatter the derived columns back.
+        """
+        if rows.null_count():  # quotes for symbols that could not be placed: dropped, counted
+            placed = rows.is_not_null()
+            self.unplaced += rows.null_count()
+            raw, rows = raw.filter(placed), rows.filter(placed)
+            clocks = None if clocks is None else clocks.filter(placed)
+            if not raw.height:
+                self.touched = set()
                 return []
-        at = pl.Series(rows, dtype=pl.UInt32)
-        self.touched = set(batch.get_column("symbol").to_list())
-        old = self.frame[at]
-        merged = old.clone()
-        changed = list(batch.columns[1:])
-        for name in changed:
-            new = batch.get_column(name)
-            merged.replace_column(_POSITION[name], new.zip_with(new.is_not_null(), old.get_column(name)))
-        if _LIMIT_COLUMNS.intersection(changed):
-            merged = self._update_limits(merged, batch)
+        fields = [c for c in raw.columns if c != "symbol"]
+        frame = self.frame.clone()  # shares buffers; replaced columns are new
+        for name in fields:
+            new = raw.get_column(name)
+            if new.null_count():
+                given = new.is_not_null()
+                new, where = new.filter(given), rows.filter(given)
+            else:
+                where = rows
+            column = frame.get_column(name).clone()
+            column.scatter(where, new)  # one row given twice: the later value wins
+            frame.replace_column(_POSITION[name], column)
+        at = pl.repeat(False, frame.height, eager=True).scatter(rows, True).arg_true()  # touched rows, in row order
+        old = self.frame.select("symbol", "limit_state")[at]
+        self.touched = set(map(self._symbols.__getitem__, at.to_list()))
+        changed = []
+        inputs = _LIMIT_COLUMNS.intersection(fields)
+        if inputs:  # rare (snapshots, new listings): whole rows, limits worked out in Python
+            hit = raw.select(pl.any_horizontal(pl.col(c).is_not_null() for c in inputs)).to_series()
+            hit_rows = pl.repeat(False, frame.height, eager=True).scatter(rows.filter(hit), True)
+            merged = self._update_limits(frame[at], hit_rows[at])
             changed += ["limit_up", "limit_down", "limit_pct"]
+        else:
+            merged = frame.select(_DERIVE_FROM)[at]
         merged = merged.with_columns(_DERIVE)
         changed += _DERIVED_NAMES
         events = self._crossings(old, merged)
         if events:
             merged = self._mark_seals(merged, events)
             changed += ["sealed_at", "broken"]
-        frame = self.frame.clone()  # shares buffers; replaced columns are new
+        if events or inputs:
+            self._tripwire.limits_moved()
+        for name in ("prev_close", "iopv"):  # the alert bands are prices off these
+            if name in fields:
+                self._tripwire.prices_moved(rows.filter(raw.get_column(name).is_not_null()).unique().to_list())
         for name in changed:
             column = frame.get_column(name).clone()
             column.scatter(at, merged.get_column(name))
             frame.replace_column(_POSITION[name], column)
         self.frame = frame
         if "last" in raw.columns:
-            self.history.record(raw, self.clock or 0)
+            self.history.record(raw.with_columns(row=rows), (self.clock or 0) if clocks is None else clocks)
         self.version += 1
         return events
 
-    def _admit(self, symbols: list[str]) -> list[int] | None:
-        """Rows of the batch's symbols, adding rows for new ones; None if some are unknown."""
-        rows_of = self._rows
-        rows = list(map(rows_of.get, symbols))  # the common case: every symbol known
-        if None not in rows:
-            return rows  # type: ignore[return-value]
+    def _add_rows(self, symbols: list[str]) -> bool:
+        """Add a row for each new symbol that can be placed; remember the others. Whether any was added."""
         new: list[dict[str, Any]] = []
-        complete = True
-        for symbol, row in zip(symbols, rows, strict=True):
-            if row is not None or symbol in rows_of:
-                continue
+        for symbol in symbols:
             try:
                 inst = classify(symbol)
             except SymbolError:
                 self.note_unknown([symbol])
-                complete = False
                 continue
             tick = 0.001 if inst.kind in ("etf", "fund") and inst.exchange != "HK" else 0.01
-            rows_of[symbol] = len(rows_of)
+            self._rows[symbol] = len(self._rows)
+            self._symbols.append(symbol)
             new.append(
                 {"symbol": symbol, "kind": inst.kind, "exchange": inst.exchange,
                  "board": str(inst.board), "tick": tick,
@@ -281,12 +320,11 @@ class Store:
             )  # fmt: skip
         if new:
             self.frame = pl.concat([self.frame, pl.DataFrame(new, schema=SCHEMA)], how="vertical")
-        return [rows_of[s] for s in symbols] if complete else None
+            self._tripwire.limits_moved()
+        return bool(new)
 
-    def _update_limits(self, merged: pl.DataFrame, batch: pl.DataFrame) -> pl.DataFrame:
-        """Recompute limit prices, exactly, for the rows whose inputs changed."""
-        inputs = [c for c in batch.columns if c in _LIMIT_COLUMNS]
-        touched = batch.select(pl.any_horizontal(pl.col(c).is_not_null() for c in inputs)).to_series()
+    def _update_limits(self, merged: pl.DataFrame, touched: pl.Series) -> pl.DataFrame:
+        """Recompute limit prices, exactly, for the rows whose inputs changed (`touched`)."""
         limits: dict[str, list[float | None]] = {"limit_up": [], "limit_down": [], "limit_pct": []}
         for row, hit in zip(merged.iter_rows(named=True), touched, strict=True):
             up, down, pct = self._limits(row) if hit else (row["limit_up"], row["limit_down"], row["limit_pct"])
@@ -316,16 +354,17 @@ class Store:
         return up, down, float(pct) if pct is not None else None
 
     def _crossings(self, old: pl.DataFrame, merged: pl.DataFrame) -> list[LimitEvent]:
-        """Limit states can only change on the rows the batch touched: compare those."""
+        """Limit states can only change on the rows the batch touched: compare those.
+
+        Events are in time order, and at one time in the frame's row order (the
+        touched rows come in it), which does not depend on how the flush was cut."""
         before, after = old.get_column("limit_state"), merged.get_column("limit_state")
         moved = before.ne_missing(after)
         if not moved.any():
             return []
-        view = merged.filter(moved).select("symbol", "name", "ts", "last", "pct")
+        view = merged.select("symbol", "name", "ts", "last", "pct").with_columns(was=before, now=after).filter(moved)
         events = []
-        for (symbol, name, ts, price, pct), was, now in zip(
-            view.iter_rows(), before.filter(moved), after.filter(moved), strict=True
-        ):
+        for symbol, name, ts, price, pct, was, now in view.iter_rows():
             ts = ts or self.clock or 0
             if was is not None:
                 events.append(LimitEvent(ts, symbol, name or symbol, f"limit_{was}_broken", price, pct))
@@ -345,9 +384,7 @@ class Store:
                 broken.scatter([i], [True])
             elif sealed_at[i] is None:
                 sealed_at.scatter([i], [e.ts])
-        merged.replace_column(_POSITION["sealed_at"], sealed_at)
-        merged.replace_column(_POSITION["broken"], broken)
-        return merged
+        return merged.with_columns(sealed_at, broken)
 
     # reading -----------------------------------------------------------------
 

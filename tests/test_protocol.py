@@ -132,3 +132,34 @@ def test_fuzzed_quote_fields_either_validate_or_are_bad(message):
     for q in msg.quotes:
         assert isinstance(q.symbol, str) and q.symbol
         assert q.last is None or 0 <= q.last <= 1e9
+
+
+_FIELD_VALUES = {
+    "ts": st.integers(-5, 10**14 + 5), "last": st.floats(-1, 2e9) | st.none() | st.just("1.5"),
+    "high": st.floats(0, 1e9), "volume": st.integers(-1, 10**15 + 1) | st.floats(0, 10),
+    "turnover": st.floats(-1e17, 1e17), "bid": st.floats(0, 1e9), "iopv": st.none() | st.floats(0, 10),
+    "name": st.text(max_size=210), "kind": st.sampled_from(["stock", "etf", "bond"]),
+    "suspended": st.booleans() | st.just(1), "listed": st.sampled_from(["2024-02-29", "2025-02-29", "x"]),
+    "new_field": st.integers() | st.lists(st.integers(), max_size=2),
+}  # fmt: skip
+_quotes = st.fixed_dictionaries(
+    {"symbol": st.sampled_from(["600000.SH", "00700.HK", "", "x" * 17])},
+    optional={f: v for f, v in _FIELD_VALUES.items()},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_quotes, max_size=4), min_size=1, max_size=8))
+def test_the_feed_decoder_agrees_with_decode_server(batches):
+    """FeedDecoder learns each feed's delta fields; whatever it learned, its verdict
+    and its quotes are decode_server's."""
+    decoder = protocol.FeedDecoder()
+    for n, quotes in enumerate(batches):
+        frame = json.dumps({"type": "quotes", "seq": n + 1, "ts": 1757640600000, "quotes": quotes}).encode()
+        try:
+            expected = msgspec.to_builtins(decode_server(frame))
+        except BadFrame:
+            with pytest.raises(BadFrame):
+                decoder.decode(frame)
+            continue
+        assert msgspec.to_builtins(decoder.decode(frame)) == expected

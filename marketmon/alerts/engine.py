@@ -14,6 +14,7 @@ net buy of the day against a threshold in HKD).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from marketmon.store import Bar, LimitEvent, Store
+from marketmon.tripwire import Band, Guard
 
 LIMIT_RULES = ("limit_up", "limit_down", "limit_up_broken", "limit_down_broken")
 # rule -> (frame column, direction): +1 fires at or above, -1 at or below.
@@ -101,6 +103,8 @@ class AlertEngine:
         self.config = config or AlertConfig()
         self._armed: dict[tuple[str, str], bool] = {}
         self._last_fired: dict[tuple[str, str], int] = {}
+        self._rearmed: set[str] = set()  # symbols a rule of which was armed or disarmed since the last guard
+        self._guard: tuple[tuple[object, ...], float, Guard] | None = None
 
     def evaluate(self, store: Store, limit_events: list[LimitEvent]) -> list[Alert]:
         alerts = [self._limit_alert(e) for e in limit_events if self.config.for_symbol(e.symbol).limit]
@@ -108,6 +112,69 @@ class AlertEngine:
         alerts.extend(self._southbound(store))
         alerts.sort(key=lambda a: a.ts)
         return alerts
+
+    def guard(self) -> Guard:
+        """For the store's flush: per symbol with rules, the band of pct and premium
+        inside which a new price changes no rule's state (see `tripwire.py`).
+
+        The same object comes back until a rule is armed or disarmed (then only
+        those symbols' bands are redone) or the rules are replaced (a new config,
+        per-symbol map or default, as the app does on an edit), so the store can
+        keep what it derived from it."""
+        cfg = self.config
+        rules = (cfg, cfg.per_symbol, cfg.default)
+        cached = self._guard
+        replaced = cached is None or any(a is not b for a, b in zip(cached[0], rules, strict=True))
+        if cached is None or replaced or cached[1] != cfg.hysteresis:
+            self._guard = cached = (rules, cfg.hysteresis, self._make_guard())
+        elif self._rearmed:
+            bands = dict(cached[2].bands)
+            for symbol in self._rearmed:
+                rule = cfg.per_symbol.get(symbol)
+                if rule is not None and rule.active():
+                    bands[symbol] = self._band(symbol, rule)
+                elif rule is None and cfg.default.active() and symbol != SOUTHBOUND:
+                    bands[symbol] = self._band(symbol, cfg.default)
+            self._guard = cached = (rules, cfg.hysteresis, Guard(bands, cached[2].default))
+        self._rearmed.clear()
+        return cached[2]
+
+    def _make_guard(self) -> Guard:
+        cfg = self.config
+        bands = {s: self._band(s, r) for s, r in cfg.per_symbol.items() if r.active()}
+        default = None
+        if cfg.default.active():
+            default = self._band(None, cfg.default)
+            for symbol, _ in self._armed:  # a default rule once fired for them: their own arming
+                if symbol not in cfg.per_symbol and symbol != SOUTHBOUND:
+                    bands[symbol] = self._band(symbol, cfg.default)
+        return Guard(bands, default)
+
+    def watches_flow(self) -> bool:
+        return self.config.southbound_net_buy_above_hkd is not None
+
+    def _band(self, symbol: str | None, rules: RuleSet) -> Band:
+        if rules.fast_move_pct is not None or rules.volume_spike is not None:
+            return Band(every_quote=True)  # these read bars and volume, not only the price
+        lo, hi = {"pct": -math.inf, "premium_pct": -math.inf}, {"pct": math.inf, "premium_pct": math.inf}
+        h = self.config.hysteresis
+        for rule, t in rules.thresholds():
+            column, direction = THRESHOLD_RULES[rule]
+            if symbol is None or self._armed.get((symbol, rule), True):
+                # Armed, it fires at (value - t) * direction >= 0: quiet strictly on the near side.
+                if direction > 0:
+                    hi[column] = min(hi[column], t)
+                else:
+                    lo[column] = max(lo[column], t)
+            else:
+                # Disarmed, it re-arms at (t - value) * direction >= h; the margin covers rounding.
+                margin = h - 1e-9 * (1 + abs(t) + abs(h))
+                if direction > 0:
+                    lo[column] = max(lo[column], t - margin)
+                else:
+                    hi[column] = min(hi[column], t + margin)
+        premium = rules.premium_above is not None or rules.discount_below is not None
+        return Band(lo["pct"], hi["pct"], lo["premium_pct"], hi["premium_pct"], watch_iopv=premium)
 
     def _limit_alert(self, e: LimitEvent) -> Alert:
         words = {
@@ -199,10 +266,12 @@ class AlertEngine:
             # Re-arm only once the value is back past the threshold by the margin.
             if (threshold - value) * direction >= (self.config.hysteresis if margin is None else margin):
                 self._armed[key] = True
+                self._rearmed.add(symbol)
             return None
         if not crossed:
             return None
         self._armed[key] = False
+        self._rearmed.add(symbol)
         last_fired = self._last_fired.get(key)
         cooldown = self.config.cooldowns.get(rule, self.config.cooldown_s)
         if last_fired is not None and ts - last_fired < cooldown * 1000:

@@ -4,7 +4,8 @@ It reconnects with exponential backoff and jitter, subscribes again and takes
 a new snapshot after every (re)connect, resyncs on a `seq` gap, and marks the
 market stale when the feed is down or silent in trading hours. The receive
 loop only decodes and merges into the store's pending batch; flushing is
-somebody else's tick (and, during a fast replay, every step of market time).
+somebody else's tick (the store's flush cuts a batch of many steps of market
+time where it must, see `marketmon/tripwire.py`).
 """
 
 from __future__ import annotations
@@ -26,11 +27,8 @@ from marketmon.feed import protocol
 from marketmon.market.sessions import is_trading
 from marketmon.store import MAX_UNKNOWN, Store
 
-# Merge at most this much market time into one flush, so a replay at full
-# speed still sees every 3-second step (and every limit touched in it).
-FLUSH_MARKET_MS = 1000
-# ...and at most this many quotes: a burst at one instant (or a feed that never
-# advances its clock) must not pile up in memory until the next tick.
+# Merge at most this many quotes into one flush: a burst (or a replay at full
+# speed) must not pile up in memory until the next tick.
 MAX_PENDING_QUOTES = 50_000
 
 
@@ -64,6 +62,7 @@ class FeedClient:
         symbols: list[str] | None = None,
         on_event: Callable[[FeedEvent], None] = lambda e: None,
         flush: Callable[[], None] | None = None,
+        after_flow: Callable[[], None] = lambda: None,
         stale_after: float = 15.0,
         give_up_after: float = 10.0,
         backoff_initial: float = 0.25,
@@ -78,6 +77,7 @@ class FeedClient:
         self.symbols = symbols or ["*"]
         self.on_event = on_event
         self.flush = flush or store.flush
+        self.after_flow = after_flow  # called once a flow message is in the store
         self.stale_after = stale_after
         self.give_up_after = give_up_after
         self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
@@ -87,6 +87,7 @@ class FeedClient:
         self._told: set[str] = set()  # unknown symbols already reported
         self._merged = 0  # quotes merged since this client last flushed (an upper bound on the pending batch)
         self.stats = FeedStats()
+        self.decoder = protocol.FeedDecoder()  # learns the fields of this feed's deltas
         self.connected = False
         self._last_rx = time.monotonic()
         self._request_id = 0
@@ -188,12 +189,12 @@ class FeedClient:
     def handle(self, frame: str | bytes) -> str | None:
         """Take one frame into the store; say "resync" or "eof" when that must follow.
 
-        Decoding validates; merging only folds quotes into the pending batch.
+        Decoding validates; merging only appends quotes to the pending batch.
         """
         store, stats = self.store, self.stats
         stats.messages += 1
         try:
-            msg = protocol.decode_server(frame)
+            msg = self.decoder.decode(frame)
         except protocol.BadFrame:
             stats.bad_messages += 1
             return None
@@ -211,9 +212,7 @@ class FeedClient:
                 return "resync"
             self._expected += 1
         if isinstance(msg, protocol.Quotes):
-            if (msg.ts is not None and store.pending_span(msg.ts) >= FLUSH_MARKET_MS) or (
-                self._merged >= MAX_PENDING_QUOTES
-            ):
+            if self._merged >= MAX_PENDING_QUOTES:
                 self._flush()
             store.merge(msg.quotes, msg.ts)
             stats.quotes += len(msg.quotes)
@@ -232,6 +231,7 @@ class FeedClient:
                 self._flush()
         elif isinstance(msg, protocol.FlowMsg):
             store.set_flow(msgspec.to_builtins(msg.southbound), msgspec.to_builtins(msg.top), msg.ts)
+            self.after_flow()
         elif isinstance(msg, protocol.FlowHistory):
             store.set_flow_history(msgspec.to_builtins(msg.days))
         elif isinstance(msg, protocol.Status):

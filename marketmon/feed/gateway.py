@@ -57,9 +57,6 @@ class _Relay:
         if body["quotes"]:
             self.outbox.put_nowait(body)
 
-    def pending_span(self, ts: int) -> int:
-        return 0  # nothing is held back here: no batching to flush
-
     @property
     def has_pending(self) -> bool:
         return False

@@ -8,6 +8,8 @@ additively), unknown message types are reported as `None` and skipped.
 
 from __future__ import annotations
 
+import re
+import typing
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -176,6 +178,60 @@ def decode_server(frame: bytes | str) -> ServerMessage | None:
         # RecursionError: absurdly deep nesting is hostile, not a market message.
         # UnicodeDecodeError: a binary frame whose strings are not UTF-8.
         raise BadFrame(str(exc) or "nesting too deep") from None
+
+
+class FeedDecoder:
+    """`decode_server` for a client that follows one feed, with cheaper quotes.
+
+    The quotes of a `quotes` message decode into a struct that has only the
+    fields this feed's deltas were seen to carry (a `Tick`), not all 22 of a
+    `Quote`: whoever takes the quotes apart then pays for those fields only.
+    The fields are learned: a quote with a field the `Tick` lacks fails the
+    narrow decode (`forbid_unknown_fields`), the frame goes through
+    `decode_server` as before, and the fields its quotes carry join the
+    `Tick`. Every frame the narrow decoder refuses gets exactly
+    `decode_server`'s verdict, and the narrow one accepts nothing that
+    `decode_server` would refuse (same types, same bounds), so validation is
+    unchanged. A field outside the protocol in every delta keeps a feed on
+    the slow path (decoded twice): correct, just slower.
+    """
+
+    def __init__(self) -> None:
+        self.fields: frozenset[str] = frozenset(("symbol",))
+        self._decode = _narrow_decoder(self.fields).decode
+
+    def decode(self, frame: bytes | str) -> ServerMessage | None:
+        try:
+            return self._decode(frame)  # type: ignore[no-any-return]
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
+            msg = decode_server(frame)  # the verdict, or BadFrame
+            field = _UNKNOWN_FIELD.search(str(exc))
+            if isinstance(msg, Quotes) and field is not None and field.group(1) in _QUOTE_TYPES:
+                self._learn(msg.quotes, field.group(1))
+            return msg
+
+    def _learn(self, quotes: list[Quote], named: str) -> None:
+        """Add the field the narrow decoder tripped on, and every field these quotes carry."""
+        seen = {f for q in quotes for f, value in zip(QUOTE_FIELDS, msgspec.structs.astuple(q)) if value is not None}
+        seen.add(named)
+        if not seen <= self.fields:
+            self.fields = self.fields | seen
+            self._decode = _narrow_decoder(self.fields).decode
+
+
+_QUOTE_TYPES = typing.get_type_hints(Quote, include_extras=True)
+_UNKNOWN_FIELD = re.compile(r"unknown field `([a-z_]+)`")
+
+
+def _narrow_decoder(fields: frozenset[str]) -> msgspec.json.Decoder:
+    """The server decoder with `quotes` messages holding Ticks of these fields."""
+    tick = msgspec.defstruct(
+        "Tick",
+        [(f, _QUOTE_TYPES[f]) if f == "symbol" else (f, _QUOTE_TYPES[f], None) for f in QUOTE_FIELDS if f in fields],
+        omit_defaults=True, forbid_unknown_fields=True, gc=False,
+    )  # fmt: skip
+    quotes = msgspec.defstruct("Quotes", [("quotes", list[tick], [])], bases=(Quotes,))  # type: ignore[valid-type]
+    return msgspec.json.Decoder(Hello | Snapshot | quotes | FlowMsg | FlowHistory | Status | Error | Eof)
 
 
 # Client -> server ---------------------------------------------------------------

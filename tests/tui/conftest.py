@@ -90,7 +90,8 @@ async def ready(pilot: Pilot, until: str = "09:31", timeout: float = 60.0) -> No
         await pilot.pause(0.05)
         assert loop.time() < deadline, "the demo did not start in time"
         store = app.store
-        if store is None or (store.clock or 0) < at(until):
+        # The clock is the newest message's; its quotes count once flushed.
+        if store is None or (store.clock or 0) < at(until) or store.has_pending:
             continue
         table = app.watchlists.table
         if table.rows_raw and app._seen.get("watchlists") == store.version:
