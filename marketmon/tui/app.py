@@ -110,6 +110,7 @@ class MarketmonApp(ListEditing, App[int]):
         self.engine: Engine | None = None
         self.store: Store | None = None
         self.demo_server: Any = None  # the in-process QuoteServer of the demo
+        self.source_server: Any = None  # the in-process bridge of --source (it polls the lists' symbols)
         self.feed_state = "connecting"
         self.view: str | None = None  # the one panel shown, or None for all
         self._seen: dict[str, int] = {}  # panel id -> store.version it last showed
@@ -392,8 +393,8 @@ class MarketmonApp(ListEditing, App[int]):
             if self.source:
                 from marketmon.feed.bridge import start_source
 
-                symbols = sorted({s for wl in self.lists for s in wl.symbols})
-                server = await start_source(
+                symbols = self.list_symbols()
+                server = self.source_server = await start_source(
                     self.source, symbols,
                     on_event=lambda state, detail: self.notify(detail, title=f"{self.source}: {state}", severity="warning"),
                     **self.source_options,

@@ -60,12 +60,18 @@ class ListEditing:
         self.notify(str(error), title="Watchlist not reloaded: the last good version stays", severity="error",
                     timeout=15)  # fmt: skip
 
+    def list_symbols(self: MarketmonApp) -> list[str]:
+        return sorted({s for wl in self.lists for s in wl.symbols})
+
     def _rules_changed(self: MarketmonApp) -> None:
-        """Thresholds come from the lists: the engine and the sound follow at once."""
+        """Thresholds and symbols come from the lists: the engine, the sound and a
+        bridged source (which polls only the lists' symbols) follow at once."""
         self.alert_config = self.settings.alert_config(self.lists)
         if self.engine is not None:
             self.engine.alerts.config = self.alert_config  # armed/cooldown state is kept
         self.sinks.rules = self.alert_config.for_symbol
+        if self.source_server is not None:
+            self.source_server.poller.set_symbols(self.list_symbols())
 
     # what is being edited ------------------------------------------------------
 

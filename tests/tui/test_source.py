@@ -34,3 +34,26 @@ async def test_app_shows_quotes_bridged_from_a_source(home: Path, tmp_path: Path
             await pilot.pause(0.5)
             assert "浦发银行" in "".join(str(s) for s in app.screen._compositor.render_update(full=True).strips)  # noqa: SLF001
     assert fake.requests, "the app never polled the source"
+
+
+async def test_a_symbol_added_to_a_list_is_polled_from_the_next_round(home: Path, tmp_path: Path) -> None:
+    watchlist = tmp_path / "mine.toml"
+    watchlist.write_text('name = "Mine"\nsymbols = ["600000.SH"]\n', encoding="utf-8")
+    with FakeSource((SOURCES / "tencent-a-share.gbk.txt").read_bytes()) as fake:
+        app = MarketmonApp(
+            source="tencent", watchlists=[watchlist],
+            source_options={"base_url": fake.url, "interval": 0.2},
+        )  # fmt: skip
+        async with app.run_test(size=(160, 48)) as pilot:
+            for _ in range(200):
+                await pilot.pause(0.05)
+                if fake.requests:
+                    break
+            assert not any("300750" in path for _, path, _ in fake.requests)
+            watchlist.write_text('name = "Mine"\nsymbols = ["600000.SH", "300750.SZ"]\n', encoding="utf-8")
+            for _ in range(100):  # the watcher polls every 0.5 s, the source every 0.2 s
+                await pilot.pause(0.05)
+                if any("300750" in path for _, path, _ in fake.requests):
+                    break
+            assert any("300750" in path for _, path, _ in fake.requests), "the new symbol was never asked for"
+            assert app.source_server.poller.symbols == ["300750.SZ", "600000.SH"]

@@ -128,15 +128,19 @@ class Poller:
     ) -> None:
         self.source, self.server = source, server
         self.base_url = base_url or source.base_url
-        self.symbols = list(dict.fromkeys(symbols))
-        self._wanted = set(self.symbols)
-        self.codes = [source.code_of(s) for s in self.symbols]
+        self.set_symbols(symbols)
         self.interval, self.timeout = interval, timeout
         self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
         self.on_event = on_event
         self.state: dict[str, dict[str, Any]] = {}
         self.stats = PollStats()
         self._gate = asyncio.Semaphore(concurrency)
+
+    def set_symbols(self, symbols: Sequence[str]) -> None:
+        """Poll these from the next round on (a watchlist edited while running)."""
+        self.symbols = list(dict.fromkeys(symbols))
+        self._wanted = set(self.symbols)
+        self.codes = [self.source.code_of(s) for s in self.symbols]
         self._markets = sorted({"HK" if s.endswith(".HK") else "CN" for s in self.symbols})
 
     def urls(self) -> list[str]:
