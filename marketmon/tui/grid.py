@@ -82,6 +82,7 @@ class Grid(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self.show_cursor = show_cursor
         self.columns: dict[str, GridColumn] = {}
+        self._column_at: dict[str, int] = {}  # column key -> position
         self._keys: list[str] = []  # row order
         self._index: dict[str, int] = {}  # key -> position in _keys
         self._cells: dict[str, list[Text]] = {}
@@ -95,6 +96,7 @@ class Grid(ScrollView, can_focus=True):
         """`width` None: the column grows to its widest cell."""
         text = label if isinstance(label, Text) else Text(label)
         self.columns[key] = GridColumn(key, text, text.cell_len if width is None else width, width is None)
+        self._column_at = {k: i for i, k in enumerate(self.columns)}
         self._header = None
         self._strips.clear()
         self._resize()
@@ -137,7 +139,7 @@ class Grid(ScrollView, can_focus=True):
         cells[at] = value
         if self._strips.pop(key, None) is not None:
             self._refresh_row(self._index[key])
-        if list(self.columns.values())[at].auto:
+        if self.columns[column].auto:
             self._widen(cells)
 
     def _widen(self, cells: Iterable[Text]) -> None:
@@ -165,7 +167,7 @@ class Grid(ScrollView, can_focus=True):
             self.refresh()
 
     def _column_index(self, column: str) -> int:
-        return list(self.columns).index(column)
+        return self._column_at[column]
 
     def _resize(self) -> None:
         width = sum(c.width for c in self.columns.values())

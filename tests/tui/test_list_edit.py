@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -44,6 +47,16 @@ def write_lists(home: Path) -> tuple[Path, Path]:
     return mine, other
 
 
+@asynccontextmanager
+async def two_lists(home: Path) -> AsyncIterator[tuple[MarketmonApp, Any, Path, Path]]:
+    """The app on the demo with two list files of the trader's, ready."""
+    mine, other = write_lists(home)
+    app = demo_app(lists=[mine, other])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        yield app, pilot, mine, other
+
+
 def notes(app: MarketmonApp) -> list[str]:
     return [n.message for n in app._notifications]
 
@@ -64,10 +77,7 @@ async def add_by_search(pilot, query: str, key: str = "plus") -> None:
 
 
 async def test_add_by_name_keeps_every_comment_and_shows_the_row(home):
-    mine, other = write_lists(home)
-    app = demo_app(lists=[mine, other])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with two_lists(home) as (app, pilot, mine, other):
         await add_by_search(pilot, "Sugon")
         text = mine.read_text(encoding="utf-8")
         assert text == MINE.replace('  "688256.SH",  # Cambricon\n', '  "688256.SH",  # Cambricon\n  "603019.SH",\n')
@@ -81,10 +91,7 @@ async def test_add_by_name_keeps_every_comment_and_shows_the_row(home):
 
 
 async def test_an_editors_save_just_before_an_app_edit_keeps_both(home):
-    mine, other = write_lists(home)
-    app = demo_app(lists=[mine, other])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with two_lists(home) as (app, pilot, mine, other):
         await pilot.press("plus")
         await pilot.pause()
         # The trader's editor saves while the search dialog is open: the app
@@ -99,10 +106,7 @@ async def test_an_editors_save_just_before_an_app_edit_keeps_both(home):
 
 
 async def test_search_takes_any_code_form_and_refuses_nonsense(home):
-    mine, other = write_lists(home)
-    app = demo_app(lists=[mine, other])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with two_lists(home) as (app, pilot, mine, other):
         await pilot.press("plus")
         await type_text(pilot, "no such thing")
         await pilot.pause()
@@ -122,10 +126,7 @@ async def test_search_takes_any_code_form_and_refuses_nonsense(home):
 
 
 async def test_remove_reorder_and_move_between_lists(home):
-    mine, other = write_lists(home)
-    app = demo_app(lists=[mine, other])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with two_lists(home) as (app, pilot, mine, other):
         table = app.watchlists.table
         assert table.selected_symbol == "688521.SH"
         await pilot.press("J")  # VeriSilicon one place down, with its comment
@@ -153,10 +154,7 @@ async def test_remove_reorder_and_move_between_lists(home):
 
 
 async def test_new_rename_and_delete_a_list(home):
-    mine, other = write_lists(home)
-    app = demo_app(lists=[mine, other])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with two_lists(home) as (app, pilot, mine, other):
         await pilot.press("N")
         await pilot.pause()
         assert isinstance(app.screen, AskText)
@@ -197,10 +195,7 @@ async def test_new_rename_and_delete_a_list(home):
 
 
 async def test_all_cannot_be_edited_and_says_why(home):
-    mine, other = write_lists(home)
-    app = demo_app(lists=[mine, other])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with two_lists(home) as (app, pilot, mine, other):
         await pilot.press("3")
         await pilot.press("plus")
         await pilot.pause()
@@ -209,10 +204,7 @@ async def test_all_cannot_be_edited_and_says_why(home):
 
 
 async def test_thresholds_for_a_symbol_and_for_the_list(home):
-    mine, other = write_lists(home)
-    app = demo_app(lists=[mine, other])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with two_lists(home) as (app, pilot, mine, other):
         await pilot.press("T")
         await pilot.pause()
         assert isinstance(app.screen, Thresholds)
@@ -262,10 +254,7 @@ async def test_editing_a_bundled_list_edits_the_users_copy(home):
 
 
 async def test_an_editors_change_is_reloaded_and_a_broken_save_keeps_the_last_good_list(home):
-    mine, other = write_lists(home)
-    app = demo_app(lists=[mine, other])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with two_lists(home) as (app, pilot, mine, other):
         table = app.watchlists.table
         saved = MINE.replace("# Cambricon", "# Cambricon\n  \"603019.SH\",")
         tmp = mine.with_suffix(".tmp")

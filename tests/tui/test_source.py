@@ -15,14 +15,17 @@ from ..test_bridge import FakeSource
 SOURCES = Path(__file__).parent.parent / "data" / "sources"
 
 
+def bridged_app(fake: FakeSource, watchlist: Path) -> MarketmonApp:
+    """`marketmon --source tencent --watchlist FILE`, the source being `fake`, polled every 0.2 s."""
+    return MarketmonApp(source="tencent", watchlists=[watchlist],
+                        source_options={"base_url": fake.url, "interval": 0.2})  # fmt: skip
+
+
 async def test_app_shows_quotes_bridged_from_a_source(home: Path, tmp_path: Path) -> None:
     watchlist = tmp_path / "mine.toml"
     watchlist.write_text('name = "Mine"\nsymbols = ["600000.SH", "300750.SZ"]\n', encoding="utf-8")
     with FakeSource((SOURCES / "tencent-a-share.gbk.txt").read_bytes()) as fake:
-        app = MarketmonApp(
-            source="tencent", watchlists=[watchlist],
-            source_options={"base_url": fake.url, "interval": 0.2},
-        )  # fmt: skip
+        app = bridged_app(fake, watchlist)
         async with app.run_test(size=(160, 48)) as pilot:
             for _ in range(200):
                 await pilot.pause(0.05)
@@ -40,10 +43,7 @@ async def test_a_symbol_added_to_a_list_is_polled_from_the_next_round(home: Path
     watchlist = tmp_path / "mine.toml"
     watchlist.write_text('name = "Mine"\nsymbols = ["600000.SH"]\n', encoding="utf-8")
     with FakeSource((SOURCES / "tencent-a-share.gbk.txt").read_bytes()) as fake:
-        app = MarketmonApp(
-            source="tencent", watchlists=[watchlist],
-            source_options={"base_url": fake.url, "interval": 0.2},
-        )  # fmt: skip
+        app = bridged_app(fake, watchlist)
         async with app.run_test(size=(160, 48)) as pilot:
             for _ in range(200):
                 await pilot.pause(0.05)
