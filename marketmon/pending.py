@@ -2,11 +2,9 @@
 
 The receive loop only appends decoded quotes here (a list extend per
 message). At flush the batch becomes one polars frame in one pass per field
-the quotes' struct has: a `Tick` from `protocol.FeedDecoder` has only the
-fields the feed sends, so a delta of five fields costs five passes, not
-twenty-two. Columns that every quote left empty are dropped. (Taking each
-message apart as it comes, while it is fresh in the cache, measured 5 %
-slower: more Python calls per message.)
+the quotes' struct has (`columns.py`): a `Tick` from `protocol.FeedDecoder`
+has only the fields the feed sends, so a delta of five fields costs five
+passes, not twenty-two. Columns that every quote left empty are dropped.
 
 A step is the messages within one second of market time of the step's
 first: a replay sends the market's 3-second steps in bursts, and a flush
@@ -15,14 +13,14 @@ must be able to cut the batch between them (see `tripwire.py`).
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+
+from dataclasses import dataclass
 from itertools import chain, repeat
 from typing import Any
 
 import polars as pl
 
+from marketmon import columns as columns_of
 from marketmon.feed.protocol import QUOTE_FIELDS
 
 STEP_MS = 1000
@@ -50,15 +48,20 @@ class Step:
     clock: int | None = None  # the store's clock when the next step began (None: the step is open)
 
 
-@dataclass(slots=True)
 class Pending:
-    quotes: list[Any] = field(default_factory=list)  # Quote or Tick structs, arrival order
-    runs: list[tuple[int, type]] = field(default_factory=list)  # (first index, struct type) of each run of one type
-    steps: list[Step] = field(default_factory=list)
+    """The batch: quotes in runs of one struct type, and the steps of market time."""
 
-    def add(self, quotes: Sequence[Any], ts: int | None, clock: int | None) -> None:
+    __slots__ = ("rows_of", "index", "runs", "steps", "count")
+
+    def __init__(self, rows_of: dict[str, int], index: Any) -> None:
+        self.rows_of, self.index = rows_of, index  # the store's symbol -> row (`columns.row_index`)
+        self.runs: list[tuple[int, columns_of.Run]] = []  # (first index, run) of each run of one type
+        self.steps: list[Step] = []
+        self.count = 0
+
+    def add(self, quotes: list[Any], ts: int | None, clock: int | None) -> None:
         """Append one message's quotes (of one struct type); `clock` is the store's clock before it."""
-        n = len(self.quotes)
+        n = self.count
         steps = self.steps
         if not steps:
             steps.append(Step(n, ts))
@@ -70,45 +73,32 @@ class Pending:
                 steps.append(Step(n, ts))
         if quotes:
             kind = type(quotes[0])
-            if not self.runs or self.runs[-1][1] is not kind:
-                self.runs.append((n, kind))
-            self.quotes.extend(quotes)
+            if not self.runs or self.runs[-1][1].kind is not kind:
+                self.runs.append((n, columns_of.Run(kind, _COLUMNS, self.rows_of, self.index)))
+            self.runs[-1][1].add(quotes)
+            self.count += len(quotes)
 
     def __len__(self) -> int:
-        return len(self.quotes)
+        return self.count
 
     def clocks(self, now: int | None) -> pl.Series:
         """Per quote, the clock at the end of its step (`now` for the open one): the
         market time a quote without a ts of its own is taken to have."""
-        ends = [step.start for step in self.steps[1:]] + [len(self.quotes)]
+        ends = [step.start for step in self.steps[1:]] + [self.count]
         times = [(now if step.clock is None else step.clock) or 0 for step in self.steps]
         counts = [end - step.start for step, end in zip(self.steps, ends, strict=True)]
         return pl.Series(list(chain.from_iterable(map(repeat, times, counts))), dtype=pl.Int64)
 
-    def frame(self) -> pl.DataFrame:
-        """The quotes as one frame, arrival order, with only the fields they carry (symbol first)."""
-        quotes, runs = self.quotes, self.runs
-        ends = [start for start, _ in runs[1:]] + [len(quotes)]
-        frames = []
-        for (start, kind), end in zip(runs, ends, strict=True):
-            run = quotes if len(runs) == 1 else quotes[start:end]
-            names, extract = _extractor(kind)
-            columns = [pl.Series(n, v, dtype=BATCH_SCHEMA[n]) for n, v in zip(names, extract(run), strict=True)]
-            frames.append(pl.DataFrame([c for c in columns if c.null_count() < len(c)]))
-        return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal")
+    def frame(self) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
+        """The quotes as one frame, arrival order, with only the fields they carry and,
+        first, `row`: the quote's row in the store's frame (null where its symbol has
+        none), and (position, symbol) of each quote whose symbol has none. Once."""
+        frames, misses = [], []
+        for start, run in self.runs:
+            columns, missed = run.take()
+            frames.append(pl.DataFrame(columns[:1] + [c for c in columns[1:] if c.null_count() < len(c)]))
+            misses += [(start + i, symbol) for i, symbol in missed]
+        return (frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal")), misses
 
 
-@functools.cache
-def _extractor(kind: type) -> tuple[list[str], Callable[[list[Any]], tuple[list[Any], ...]]]:
-    """The columns of a quote struct type, and a function taking a list of quotes apart into them.
-
-    The function is a comprehension per field, `[q.last for q in quotes]`, which
-    CPython runs about twice as fast as `map(attrgetter("last"), quotes)`. It is
-    generated once per struct type; the names are `Quote` fields, never the feed's.
-    """
-    fields = kind.__struct_fields__
-    assert set(fields) <= set(QUOTE_FIELDS)
-    source = "def extract(quotes):\n    return (" + "".join(f"[q.{f} for q in quotes], " for f in fields) + ")\n"
-    namespace: dict[str, Any] = {}
-    exec(source, namespace)  # noqa: S102
-    return [COLUMN_OF[f] for f in fields], namespace["extract"]
+_COLUMNS = {f: (COLUMN_OF[f], BATCH_SCHEMA[COLUMN_OF[f]]) for f in QUOTE_FIELDS}

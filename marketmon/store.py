@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from marketmon import tripwire
+from marketmon import columns, tripwire
 from marketmon.history import Bar, BarHistory  # noqa: F401  (Bar: re-exported)
 from marketmon.market import etf
 from marketmon.market.rules import is_st, limit_pct, limits_for
@@ -39,6 +39,16 @@ _POSITION = {name: i for i, name in enumerate(SCHEMA)}
 
 # Columns whose change means the limit prices must be worked out again.
 _LIMIT_COLUMNS = frozenset(("prev_close", "st", "name", "listed", "feed_limit_up", "feed_limit_down", "kind"))
+
+
+def _busy(rows: pl.Series, flags: pl.Series) -> pl.Series | None:
+    """Per quote: is its row one with a flagged quote? None when that is all rows or none:
+    then the parts apply every quote (splitting would only cost)."""
+    flagged = rows.filter(flags).drop_nulls().unique()
+    if not len(flagged):
+        return None
+    busy = rows.is_in(flagged.implode()).fill_null(False)
+    return None if busy.all() else busy
 
 
 def _derived_columns() -> list[pl.Expr]:
@@ -101,6 +111,7 @@ class Store:
         self.phases: dict[str, str] = {}
         self.flow = FlowState()
         self._rows: dict[str, int] = {}  # symbol -> row index in frame
+        self._index = columns.row_index()  # the same, for the column pass (None: it uses _rows)
         self._symbols: list[str] = []  # row index -> symbol
         self.history = BarHistory(self._rows)
         self._tripwire = tripwire.Tripwire()  # where a flush must cut a batch of many steps
@@ -108,7 +119,7 @@ class Store:
         self.unknown: set[str] = set()  # symbols the feed or we could not place (at most MAX_UNKNOWN)
         self.unplaced = 0  # quotes dropped because their symbol could not be placed
         self.version = 0  # bumped by every flush that changed the frame
-        self._pending = Pending()
+        self._pending = Pending(self._rows, self._index)
         self.touched: set[str] = set()  # symbols the last flush (or part of one) changed
         self._pending_received: float | None = None  # monotonic time the batch's first frame came in
         # When the oldest frame flushed since the screen last looked was
@@ -123,7 +134,7 @@ class Store:
         This is all the receive loop does per message: the merge (last value
         of each field wins) happens for the whole batch at once, in `flush`.
         """
-        if not self._pending.quotes:
+        if not len(self._pending):
             self._pending_received = time.monotonic()
         self._pending.add(quotes, ts, self.clock)
         if ts is not None:
@@ -131,7 +142,7 @@ class Store:
 
     @property
     def has_pending(self) -> bool:
-        return bool(self._pending.quotes)
+        return len(self._pending) > 0
 
     def note_unknown(self, symbols: list[str]) -> None:
         """Remember symbols that could not be placed, up to MAX_UNKNOWN of them."""
@@ -179,26 +190,32 @@ class Store:
         each part (alert rules) before the next is applied, and must consume
         the whole iterator: the pending batch is taken at the first step.
         """
-        pending, self._pending = self._pending, Pending()
-        if not pending.quotes:
+        pending, self._pending = self._pending, Pending(self._rows, self._index)
+        if not len(pending):
             return
         if self._unshown_since is None:
             self._unshown_since = self._pending_received
-        raw = pending.frame()
-        rows = self._place(raw.get_column("symbol"))
+        raw = self._place(pending)
+        rows = raw.get_column("row")
         clock, done = self.clock, 0
         # Bars place a quote without a ts at its step's time, as a flush per step did.
         untimed = "ts" not in raw.columns or raw.get_column("ts").null_count() > 0
         clocks = pending.clocks(clock) if untimed else None
         starts = [step.start for step in pending.steps]
         flags: pl.Series | None = None  # per quote: could it change something (tripwire)?
+        busy: pl.Series | None = None  # per quote: is it of a row that some quote of the batch could change?
+        if starts[-1] > 0:
+            flags = self._flags(raw, rows, None, 0, guard)
+            busy = _busy(rows, flags)
         single = 0  # parts in a row that were one step: when every step counts, checking costs more than it saves
         while done < raw.height:
             cut = len(starts)  # the part ends before this step (len: at the end)
             if starts[-1] > done:  # more than one step left: cut after the first that could change something
                 after = bisect_right(starts, done)  # the step after the one the part begins in
                 if single < 2:
-                    flags = self._flags(raw, rows, flags, done, guard)
+                    if done:
+                        flags = self._flags(raw, rows, flags, done, guard)
+                    assert flags is not None
                     first = flags.slice(done).arg_true()
                     cut = bisect_right(starts, done + first[0]) if len(first) else len(starts)
                 else:  # a part per step, as a flush per step did
@@ -208,10 +225,21 @@ class Store:
             ended = pending.steps[cut - 1].clock
             self.clock = clock if ended is None else ended  # as a flush at the step's end saw it
             part = slice(done, end)
-            events = self._apply(raw[part], rows[part], None if clocks is None else clocks[part])
+            ticks = None if clocks is None else clocks[part]
+            if busy is None:
+                events = self._apply(raw[part], rows[part])
+            else:  # only the rows that can change something; the quiet ones after the last part
+                events = self._apply(raw[part].filter(busy[part]), rows[part].filter(busy[part]))
+            self._record_bars(raw[part], ticks)
             done = end
             yield events
         self.clock = clock
+        if busy is not None:
+            # The quiet rows' quotes, all at once: no quote of theirs crossed a band (nor
+            # could their bands move, that takes a quote of theirs), so they give no event.
+            events = self._apply(raw.filter(~busy), rows.filter(~busy))
+            assert not events, events
+            yield events
 
     def _flags(
         self, raw: pl.DataFrame, rows: pl.Series, flags: pl.Series | None, done: int,
@@ -232,16 +260,21 @@ class Store:
                 flags.scatter(at, self._tripwire.changes(raw[at], rows[at]))
         return flags
 
-    def _place(self, symbols: pl.Series) -> pl.Series:
-        """Each quote's row in the frame, adding rows for new symbols; null for one that cannot be placed."""
-        index = self.frame.select("symbol").with_row_index("row")
-        rows = symbols.to_frame().join(index, on="symbol", how="left", maintain_order="left").get_column("row")
-        if rows.null_count() and self._add_rows(symbols.filter(rows.is_null()).unique(maintain_order=True).to_list()):
-            return self._place(symbols)
-        return rows
+    def _place(self, pending: Pending) -> pl.DataFrame:
+        """The batch as a frame whose `row` is each quote's row in the frame, adding rows
+        for new symbols; null for a quote whose symbol cannot be placed."""
+        raw, misses = pending.frame()
+        if misses:
+            self._add_rows([s for s in dict.fromkeys(symbol for _, symbol in misses) if s not in self._rows])
+            placed = [(i, self._rows[s]) for i, s in misses if s in self._rows]
+            if placed:
+                rows = raw.get_column("row").clone()
+                rows.scatter([i for i, _ in placed], pl.Series([row for _, row in placed], dtype=pl.UInt32))
+                raw = raw.with_columns(rows)
+        return raw
 
-    def _apply(self, raw: pl.DataFrame, rows: pl.Series, clocks: pl.Series | None) -> list[LimitEvent]:
-        """Apply raw quotes (arrival order; their rows; for bars, their market time if not all carry one).
+    def _apply(self, raw: pl.DataFrame, rows: pl.Series) -> list[LimitEvent]:
+        """Apply raw quotes (arrival order, and their rows) to the frame.
 
         Each field is scattered into its column by row, in arrival order, so
         the last non-null value wins. Then, on the touched rows only: recompute
@@ -252,11 +285,10 @@ class Store:
             placed = rows.is_not_null()
             self.unplaced += rows.null_count()
             raw, rows = raw.filter(placed), rows.filter(placed)
-            clocks = None if clocks is None else clocks.filter(placed)
-            if not raw.height:
-                self.touched = set()
-                return []
-        fields = [c for c in raw.columns if c != "symbol"]
+        if not raw.height:
+            self.touched = set()
+            return []
+        fields = [c for c in raw.columns if c != "row"]
         frame = self.frame.clone()  # shares buffers; replaced columns are new
         for name in fields:
             new = raw.get_column(name)
@@ -296,10 +328,17 @@ class Store:
             column.scatter(at, merged.get_column(name))
             frame.replace_column(_POSITION[name], column)
         self.frame = frame
-        if "last" in raw.columns:
-            self.history.record(raw.with_columns(row=rows), (self.clock or 0) if clocks is None else clocks)
         self.version += 1
         return events
+
+    def _record_bars(self, raw: pl.DataFrame, clocks: pl.Series | None) -> None:
+        """Add priced quotes to the bars (a quote without a ts at `clocks`, or the clock)."""
+        if "last" not in raw.columns:
+            return
+        if raw.get_column("row").null_count():
+            placed = raw.get_column("row").is_not_null()
+            raw, clocks = raw.filter(placed), None if clocks is None else clocks.filter(placed)
+        self.history.record(raw, (self.clock or 0) if clocks is None else clocks)
 
     def _add_rows(self, symbols: list[str]) -> bool:
         """Add a row for each new symbol that can be placed; remember the others. Whether any was added."""
@@ -311,7 +350,9 @@ class Store:
                 self.note_unknown([symbol])
                 continue
             tick = 0.001 if inst.kind in ("etf", "fund") and inst.exchange != "HK" else 0.01
-            self._rows[symbol] = len(self._rows)
+            self._rows[symbol] = row = len(self._rows)
+            if self._index is not None:
+                self._index.add(symbol, row)
             self._symbols.append(symbol)
             new.append(
                 {"symbol": symbol, "kind": inst.kind, "exchange": inst.exchange,
