@@ -84,11 +84,11 @@ _Static_assert(sizeof(long) == 8, "int64 columns read Python ints as long");
  * A dict lookup of a freshly decoded symbol costs ~90 ns here (its hash is
  * computed, then the key it matches is read from wherever it lives). This
  * table keys on the symbol's UTF-8 bytes, held in the table itself, so a
- * lookup reads the (hot) decoded text and one slot. Symbols longer than
- * KEY_MAX bytes are not held: they come back as misses and the store places
- * them from its dict. The store adds every row it adds to its dict here too.
+ * lookup reads the (hot) decoded text and, mostly, one slot of a table
+ * small enough to stay in the cache. Symbols longer than KEY_MAX bytes are
+ * not held: they come back as misses and the store places them from its dict. The store adds every row it adds to its dict here too.
  */
-#define KEY_MAX 27
+#define KEY_MAX 11 /* "600000.SH" is 9 bytes, "00700.HK" 8: a slot is 16 bytes, a 10,000-symbol table 256 KB */
 
 typedef struct {
     uint32_t row;
@@ -156,7 +156,7 @@ static PyObject *index_add(RowIndex *self, PyObject *args) {
     const char *s = utf8_of(symbol, &n);
     if (s == NULL) return NULL;
     if (n == 0 || n > KEY_MAX) Py_RETURN_FALSE; /* not held: a miss, placed from the store's dict */
-    if (2 * (self->used + 1) > self->mask + 1 || self->slots == NULL) { /* keep the load under a half */
+    if (10 * (self->used + 1) > 7 * (self->mask + 1) || self->slots == NULL) { /* keep the load under 0.7 */
         size_t capacity = self->slots == NULL ? 1024 : 2 * (self->mask + 1);
         Slot *slots = calloc(capacity, sizeof *slots);
         if (slots == NULL) return PyErr_NoMemory();
@@ -513,7 +513,8 @@ fail:
  * once, so the decoder reuses their memory. Symbols without a row yet are
  * kept as (position, symbol) in `misses`, for the store to place at flush.
  *
- *   Columns(descriptors, kinds, rows)   kinds: d q ? r only (no text)
+ *   Columns(descriptors, kinds, rows[, hint])  kinds: d q ? r only (no text);
+ *                                       hint: quotes to make room for at first
  *   .append(quotes)                     a list of structs of the type
  *   .export() -> ([(schema, array)], misses)   and starts empty again
  */
@@ -524,7 +525,7 @@ typedef struct {
     PyObject *rows;
     PyObject *misses; /* list of (position, symbol) */
     Py_ssize_t count; /* fields */
-    Py_ssize_t length, capacity;
+    Py_ssize_t length, capacity, hint; /* hint: the first allocation, in quotes */
     Fixed *cols;
     Py_ssize_t row_col; /* the 'r' column, or -1 */
 } Columns;
@@ -547,9 +548,11 @@ static void columns_dealloc(Columns *self) {
 static int columns_init(Columns *self, PyObject *args, PyObject *kwds) {
     PyObject *descriptors, *rows;
     const char *kinds;
-    Py_ssize_t n_kinds;
-    if (!PyArg_ParseTuple(args, "O!s#O!", &PyTuple_Type, &descriptors, &kinds, &n_kinds, &RowIndexType, &rows))
+    Py_ssize_t n_kinds, hint = 4096;
+    if (!PyArg_ParseTuple(args, "O!s#O!|n", &PyTuple_Type, &descriptors, &kinds, &n_kinds, &RowIndexType, &rows,
+                          &hint))
         return -1;
+    self->hint = hint < 64 ? 64 : hint;
     if (self->cols != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Columns is initialised once");
         return -1;
@@ -626,7 +629,7 @@ static PyObject *columns_append(Columns *self, PyObject *quotes) {
             return NULL;
         }
     if (self->length + n > self->capacity) {
-        Py_ssize_t capacity = self->capacity ? self->capacity : 4096;
+        Py_ssize_t capacity = self->capacity ? self->capacity : self->hint;
         while (capacity < self->length + n) capacity *= 2;
         for (Py_ssize_t c = 0; c < self->count; c++)
             if (grow(&self->cols[c], self->capacity, capacity) < 0) return PyErr_NoMemory();

@@ -64,7 +64,9 @@ class Run:
 
     def __init__(
         self, kind: type, columns: Mapping[str, tuple[str, pl.DataType]], rows: Mapping[str, int], index: Any,
+        expect: int = 4096,
     ) -> None:  # fmt: skip
+        """`expect`: about how many quotes will come (room is made for them at once)."""
         fields = kind.__struct_fields__
         assert fields[0] == "symbol"
         self.kind = kind
@@ -75,7 +77,7 @@ class Run:
         self._quotes: list[Any] = []
         self._appender = None
         if index is not None and "s" not in self._kinds:
-            self._appender = _columns.Columns(_descriptors(kind), self._kinds, index)
+            self._appender = _columns.Columns(_descriptors(kind), self._kinds, index, expect)
 
     def add(self, quotes: list[Any]) -> None:
         if self._appender is not None:

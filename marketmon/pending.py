@@ -51,10 +51,11 @@ class Step:
 class Pending:
     """The batch: quotes in runs of one struct type, and the steps of market time."""
 
-    __slots__ = ("rows_of", "index", "runs", "steps", "count")
+    __slots__ = ("rows_of", "index", "expect", "runs", "steps", "count")
 
-    def __init__(self, rows_of: dict[str, int], index: Any) -> None:
+    def __init__(self, rows_of: dict[str, int], index: Any, expect: int = 4096) -> None:
         self.rows_of, self.index = rows_of, index  # the store's symbol -> row (`columns.row_index`)
+        self.expect = expect  # about how many quotes will come: the last batch's count
         self.runs: list[tuple[int, columns_of.Run]] = []  # (first index, run) of each run of one type
         self.steps: list[Step] = []
         self.count = 0
@@ -74,7 +75,7 @@ class Pending:
         if quotes:
             kind = type(quotes[0])
             if not self.runs or self.runs[-1][1].kind is not kind:
-                self.runs.append((n, columns_of.Run(kind, _COLUMNS, self.rows_of, self.index)))
+                self.runs.append((n, columns_of.Run(kind, _COLUMNS, self.rows_of, self.index, self.expect)))
             self.runs[-1][1].add(quotes)
             self.count += len(quotes)
 

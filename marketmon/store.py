@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
 
-from marketmon import columns, tripwire
+from marketmon import columns, small, tripwire
 from marketmon.history import Bar, BarHistory  # noqa: F401  (Bar: re-exported)
 from marketmon.market import etf
 from marketmon.market.rules import is_st, limit_pct, limits_for
@@ -120,7 +120,7 @@ class Store:
         self.unplaced = 0  # quotes dropped because their symbol could not be placed
         self.version = 0  # bumped by every flush that changed the frame
         self._pending = Pending(self._rows, self._index)
-        self.touched: set[str] = set()  # symbols the last flush (or part of one) changed
+        self._touched: pl.Series = pl.Series(dtype=pl.UInt32)  # rows the last flush (or part of one) changed
         self._pending_received: float | None = None  # monotonic time the batch's first frame came in
         # When the oldest frame flushed since the screen last looked was
         # received: the screen measures tick-to-screen latency from it.
@@ -139,6 +139,19 @@ class Store:
         self._pending.add(quotes, ts, self.clock)
         if ts is not None:
             self.clock = ts if self.clock is None else max(self.clock, ts)
+
+    @property
+    def touched(self) -> set[str]:
+        """The symbols the last flush (or part of one) changed."""
+        return set(map(self._symbols.__getitem__, self._touched.to_list()))
+
+    def touched_among(self, symbols: Iterable[str]) -> set[str]:
+        """Those of these symbols that the last flush (or part of one) changed."""
+        rows = {self._rows[s]: s for s in symbols if s in self._rows}
+        if len(rows) * 8 < len(self._touched):  # a few watched names in a big part: look each up
+            hit = self._touched.is_in(pl.Series(list(rows), dtype=pl.UInt32).implode())
+            return {rows[r] for r in self._touched.filter(hit).to_list()}
+        return {rows[r] for r in self._touched.to_list() if r in rows}
 
     @property
     def has_pending(self) -> bool:
@@ -190,7 +203,8 @@ class Store:
         each part (alert rules) before the next is applied, and must consume
         the whole iterator: the pending batch is taken at the first step.
         """
-        pending, self._pending = self._pending, Pending(self._rows, self._index)
+        pending = self._pending
+        self._pending = Pending(self._rows, self._index, max(4096, len(pending)))
         if not len(pending):
             return
         if self._unshown_since is None:
@@ -204,9 +218,22 @@ class Store:
         starts = [step.start for step in pending.steps]
         flags: pl.Series | None = None  # per quote: could it change something (tripwire)?
         busy: pl.Series | None = None  # per quote: is it of a row that some quote of the batch could change?
+        # Bars are read in a flush only by rules on them (fast move, volume spike): without
+        # one, the whole batch goes into the bars at once, as part by part would give.
+        bars_by_part = guard is not None and guard().reads_bars
+        if not bars_by_part:
+            self._record_bars(raw, clocks)
         if starts[-1] > 0:
             flags = self._flags(raw, rows, None, 0, guard)
             busy = _busy(rows, flags)
+        # The parts apply the quotes that can change something: all of them, or only the
+        # busy rows' (`at`: their positions in the batch; the quiet rows' come at the end).
+        view, view_rows, at = raw, rows, None
+        if busy is not None:
+            assert flags is not None
+            view, flags, at = raw.filter(busy), flags.filter(busy), busy.arg_true().to_list()
+            view_rows = view.get_column("row")
+        v = 0  # the view's first quote at or after `done`
         single = 0  # parts in a row that were one step: when every step counts, checking costs more than it saves
         while done < raw.height:
             cut = len(starts)  # the part ends before this step (len: at the end)
@@ -214,24 +241,23 @@ class Store:
                 after = bisect_right(starts, done)  # the step after the one the part begins in
                 if single < 2:
                     if done:
-                        flags = self._flags(raw, rows, flags, done, guard)
+                        flags = self._flags(view, view_rows, flags, v, guard)
                     assert flags is not None
-                    first = flags.slice(done).arg_true()
-                    cut = bisect_right(starts, done + first[0]) if len(first) else len(starts)
+                    first = flags.slice(v).arg_true()
+                    if len(first):
+                        flagged = v + first[0] if at is None else at[v + first[0]]
+                        cut = bisect_right(starts, flagged)
                 else:  # a part per step, as a flush per step did
                     cut = after
                 single = single + 1 if cut == after else 0
             end = starts[cut] if cut < len(starts) else raw.height
             ended = pending.steps[cut - 1].clock
             self.clock = clock if ended is None else ended  # as a flush at the step's end saw it
-            part = slice(done, end)
-            ticks = None if clocks is None else clocks[part]
-            if busy is None:
-                events = self._apply(raw[part], rows[part])
-            else:  # only the rows that can change something; the quiet ones after the last part
-                events = self._apply(raw[part].filter(busy[part]), rows[part].filter(busy[part]))
-            self._record_bars(raw[part], ticks)
-            done = end
+            v_end = end if at is None else bisect_left(at, end)
+            events = self._apply(view[v:v_end], view_rows[v:v_end])
+            if bars_by_part:
+                self._record_bars(raw[done:end], None if clocks is None else clocks[done:end])
+            done, v = end, v_end
             yield events
         self.clock = clock
         if busy is not None:
@@ -254,7 +280,11 @@ class Store:
         if flags is None or moved is None:
             return self._tripwire.changes(raw, rows)
         if len(moved):
-            at = rows.slice(done).is_in(moved.implode()).arg_true() + done
+            if len(rows) - done <= 4 * small.SMALL:
+                rows_moved = set(moved.to_list())
+                at = pl.Series([i for i, r in enumerate(rows.slice(done).to_list(), done) if r in rows_moved], dtype=pl.UInt32)
+            else:
+                at = rows.slice(done).is_in(moved.implode()).arg_true() + done
             if len(at):
                 flags = flags.clone()
                 flags.scatter(at, self._tripwire.changes(raw[at], rows[at]))
@@ -286,23 +316,27 @@ class Store:
             self.unplaced += rows.null_count()
             raw, rows = raw.filter(placed), rows.filter(placed)
         if not raw.height:
-            self.touched = set()
+            self._touched = pl.Series(dtype=pl.UInt32)
             return []
         fields = [c for c in raw.columns if c != "row"]
         frame = self.frame.clone()  # shares buffers; replaced columns are new
+        few = raw.height <= small.SMALL
         for name in fields:
             new = raw.get_column(name)
             if new.null_count():
-                given = new.is_not_null()
-                new, where = new.filter(given), rows.filter(given)
+                if few:
+                    new, where = small.given(new, rows)
+                else:
+                    given = new.is_not_null()
+                    new, where = new.filter(given), rows.filter(given)
             else:
                 where = rows
             column = frame.get_column(name).clone()
             column.scatter(where, new)  # one row given twice: the later value wins
             frame.replace_column(_POSITION[name], column)
-        at = pl.repeat(False, frame.height, eager=True).scatter(rows, True).arg_true()  # touched rows, in row order
-        old = self.frame.select("symbol", "limit_state")[at]
-        self.touched = set(map(self._symbols.__getitem__, at.to_list()))
+        at = small.row_order(rows) if few else rows.unique().sort()  # touched rows, in row order
+        old = self.frame[at, ["symbol", "limit_state"]]
+        self._touched = at
         changed = []
         inputs = _LIMIT_COLUMNS.intersection(fields)
         if inputs:  # rare (snapshots, new listings): whole rows, limits worked out in Python
@@ -311,8 +345,8 @@ class Store:
             merged = self._update_limits(frame[at], hit_rows[at])
             changed += ["limit_up", "limit_down", "limit_pct"]
         else:
-            merged = frame.select(_DERIVE_FROM)[at]
-        merged = merged.with_columns(_DERIVE)
+            merged = frame[at, list(_DERIVE_FROM)]
+        merged = small.derive(merged) if few else merged.with_columns(_DERIVE)
         changed += _DERIVED_NAMES
         events = self._crossings(old, merged)
         if events:
@@ -400,7 +434,7 @@ class Store:
         Events are in time order, and at one time in the frame's row order (the
         touched rows come in it), which does not depend on how the flush was cut."""
         before, after = old.get_column("limit_state"), merged.get_column("limit_state")
-        moved = before.ne_missing(after)
+        moved = small.moved(before, after) if len(before) <= small.SMALL else before.ne_missing(after)
         if not moved.any():
             return []
         view = merged.select("symbol", "name", "ts", "last", "pct").with_columns(was=before, now=after).filter(moved)
@@ -433,6 +467,11 @@ class Store:
         """Monotonic receive time of the oldest data flushed since the last call."""
         since, self._unshown_since = self._unshown_since, None
         return since
+
+    def rows_of(self, symbols: Iterable[str], columns: Sequence[str]) -> pl.DataFrame:
+        """These columns of the rows of these symbols (those the frame has), in row order."""
+        at = sorted({self._rows[s] for s in symbols if s in self._rows})
+        return self.frame[at, list(columns)]
 
     def quote(self, symbol: str) -> dict[str, Any] | None:
         row = self._rows.get(symbol)

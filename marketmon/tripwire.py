@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from marketmon import small
+
 # Quote fields whose arrival may move the limit prices or the tradedness.
 RARE = ("prev_close", "st", "name", "listed", "feed_limit_up", "feed_limit_down", "kind", "suspended")
 
@@ -57,6 +59,13 @@ class Guard:
 
     def band(self, symbol: str) -> Band:
         return self.bands.get(symbol) or self.default or _UNBOUND
+
+    @property
+    def reads_bars(self) -> bool:
+        """Whether a rule reads bars or volume: then a flush must keep bars up to date part by part."""
+        return (self.default is not None and self.default.every_quote) or any(
+            b.every_quote for b in self.bands.values()
+        )
 
 
 _UNBOUND = Band()
@@ -115,7 +124,8 @@ class Tripwire:
             rows = {}
             if guard is not self._guard:  # a rule fired or re-armed: those symbols only
                 old = self._guard.bands
-                changed = {s for s, b in guard.bands.items() if old.get(s) != b} | (old.keys() - guard.bands.keys())
+                # A guard keeps the Band objects of symbols whose rules did not move: compare by identity.
+                changed = {s for s, b in guard.bands.items() if old.get(s) is not b} | (old.keys() - guard.bands.keys())
                 rows = {rows_of[s]: guard.band(s) for s in changed if s in rows_of}
             if self._moved_prices:
                 symbols = frame.get_column("symbol").gather(sorted(self._moved_prices)).to_list()
@@ -133,6 +143,8 @@ class Tripwire:
         """Per quote (at `rows` of the frame; null: not placed, changes nothing): whether it
         could change a limit state, a limit or an alert rule's state. After `update`."""
         assert self._limits is not None
+        if quotes.height <= small.SMALL:
+            return self._changes_small(quotes, rows)
         columns = quotes.columns
         rare = [pl.col(c).is_not_null() for c in RARE if c in columns]
         last = pl.col("last") if "last" in columns else pl.lit(None, pl.Float64)
@@ -154,6 +166,28 @@ class Tripwire:
                 | (last.is_not_null() & ~((last > pl.col("_alo")) & (last < pl.col("_ahi"))))
             )
         return flags.select(change.fill_null(False)).to_series()
+
+    def _changes_small(self, quotes: pl.DataFrame, rows: pl.Series) -> pl.Series:
+        """`changes` for a few quotes, in Python (see `small.py`); must give the same flags."""
+        assert self._limits is not None
+        n, columns = quotes.height, quotes.columns
+        rare = [quotes.get_column(c).to_list() for c in RARE if c in columns]
+        last = quotes.get_column("last").to_list() if "last" in columns else [None] * n
+        iopv = quotes.get_column("iopv").to_list() if "iopv" in columns else [None] * n
+        limits = self._limits[rows]
+        lo, hi = limits.get_column("_lo").to_list(), limits.get_column("_hi").to_list()
+        alerts = None if self._alerts is None else [self._alerts[rows].get_column(c).to_list() for c in _ALERT_COLUMNS]
+        flags = []
+        for i, row in enumerate(rows.to_list()):
+            change = any(values[i] is not None for values in rare)
+            x = last[i]
+            if row is not None and not change:  # an unplaced quote changes nothing but by a rare field
+                change = x is not None and not lo[i] < x < hi[i]
+                if alerts is not None and not change:
+                    alo, ahi, every_quote, watch_iopv = (values[i] for values in alerts)
+                    change = every_quote or (iopv[i] is not None and watch_iopv) or (x is not None and not alo < x < ahi)
+            flags.append(bool(change))
+        return pl.Series(flags, dtype=pl.Boolean)
 
 
 def _limit_band(frame: pl.DataFrame) -> pl.DataFrame:
@@ -182,7 +216,7 @@ def _set_bands(alerts: pl.DataFrame, frame: pl.DataFrame, bands: dict[int, Band]
     frame when `alerts` is empty: every row given, in order)."""
     rows = pl.Series(list(bands), dtype=pl.UInt32)
     values: dict[str, list[float | bool]] = {n: [] for n in _ALERT_COLUMNS}
-    for (prev, iopv), b in zip(frame.select("prev_close", "iopv")[rows].iter_rows(), bands.values(), strict=True):
+    for (prev, iopv), b in zip(frame[rows, ["prev_close", "iopv"]].iter_rows(), bands.values(), strict=True):
         # pct = (last - prev) / prev * 100, so a pct bound p is the price prev * (1 + p / 100).
         values["_alo"].append(max(_price(prev, b.pct_lo, +1), _price(iopv, b.premium_lo, +1)))
         values["_ahi"].append(min(_price(prev, b.pct_hi, -1), _price(iopv, b.premium_hi, -1)))

@@ -19,8 +19,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import polars as pl
-
 from marketmon.store import Bar, LimitEvent, Store
 from marketmon.tripwire import Band, Guard
 
@@ -105,6 +103,7 @@ class AlertEngine:
         self._last_fired: dict[tuple[str, str], int] = {}
         self._rearmed: set[str] = set()  # symbols a rule of which was armed or disarmed since the last guard
         self._guard: tuple[tuple[object, ...], float, Guard] | None = None
+        self._watched_for: tuple[tuple[object, ...], set[str]] | None = None
 
     def evaluate(self, store: Store, limit_events: list[LimitEvent]) -> list[Alert]:
         alerts = [self._limit_alert(e) for e in limit_events if self.config.for_symbol(e.symbol).limit]
@@ -184,19 +183,26 @@ class AlertEngine:
         pct = "" if e.pct is None else f" ({e.pct:+.2f}%)"
         return Alert(e.ts, e.symbol, e.name, e.rule, e.price, e.pct, f"{e.name} {words[e.rule]} at {e.price:g}{pct}")
 
+    def _watched(self) -> set[str]:
+        """The symbols with a rule of their own (kept until the rules are replaced)."""
+        cfg = self.config
+        rules = (cfg, cfg.per_symbol, cfg.default)
+        if self._watched_for is None or any(a is not b for a, b in zip(self._watched_for[0], rules, strict=True)):
+            self._watched_for = (rules, {s for s, r in cfg.per_symbol.items() if r.active()})
+        return self._watched_for[1]
+
     def _thresholds(self, store: Store) -> list[Alert]:
         cfg = self.config
-        watched = {s for s, r in cfg.per_symbol.items() if r.active()}
+        watched = self._watched()
         if not watched and not cfg.default.active():
             return []
         # Values only change on the rows the last flush touched: look at those.
-        candidates = store.touched if cfg.default.active() else watched.intersection(store.touched)
+        candidates = store.touched if cfg.default.active() else store.touched_among(watched)
         if not candidates:
             return []
-        frame = store.frame.filter(pl.col("symbol").is_in(list(candidates)))
         alerts = []
         cols = ("symbol", "name", "ts", "last", "pct", "premium_pct")
-        for symbol, name, ts, last, pct, premium in frame.select(cols).iter_rows():
+        for symbol, name, ts, last, pct, premium in store.rows_of(candidates, cols).iter_rows():
             values = {"pct": pct, "premium_pct": premium}
             rules = cfg.for_symbol(symbol)
             alerts.extend(self._motion(store, symbol, name or symbol, ts or store.clock or 0, rules, last, pct))
