@@ -346,7 +346,7 @@ class Store:
             changed += ["limit_up", "limit_down", "limit_pct"]
         else:
             merged = frame[at, list(_DERIVE_FROM)]
-        merged = small.derive(merged) if few else merged.with_columns(_DERIVE)
+        merged = small.derive(merged) if len(at) <= small.SMALL else merged.with_columns(_DERIVE)
         changed += _DERIVED_NAMES
         events = self._crossings(old, merged)
         if events:
