@@ -1,16 +1,18 @@
 """Quote structs -> polars columns, one per field the struct type has.
 
-The store's pending batch (`pending.py`) is a list of decoded quote structs;
-at flush it becomes one frame. Taking the structs apart is done in C
-(`_columns.c`: each field read from its slot into a buffer that polars takes
-without a copy, ~20 ns a quote where Python's comprehension per field and
-polars reading the values back out of lists cost ~400). Without a compiler
-the extension is not built and the same columns are made in Python: the
-results are identical (tests/test_columns.py), only slower.
+The store's pending batch (`pending.py`) holds decoded quote structs in
+runs of one type; at flush they become one frame. Taking the structs apart
+is done in C (`_columns.c`: each field read from its slot into a buffer that
+polars takes without a copy; a message at a time as it arrives, ~100 ns a
+quote, where Python's comprehension per field and polars reading the values
+back out of lists cost ~430 at flush). Without a compiler the extension is
+not built and the same columns are made in Python: the results are
+identical (tests/test_columns.py), only slower.
 
 The symbol is not kept as text: each quote's row in the store's frame is
-looked up in the store's `rows` dict (null where the symbol has none yet,
-with the symbol reported for the store to place).
+looked up (C: in a `RowIndex` the store keeps beside its dict; Python: in
+the dict). Where a symbol has no row yet, the row is null and the symbol is
+reported, for the store to place.
 """
 
 from __future__ import annotations
@@ -110,7 +112,8 @@ class Run:
 
 
 def _descriptors(kind: type) -> tuple[Any, ...]:
-    return tuple(kind.__dict__[f] for f in kind.__struct_fields__)
+    """The struct type's member descriptors (on the class, a field is its slot's descriptor)."""
+    return tuple(getattr(kind, f) for f in kind.__struct_fields__)
 
 
 _EXTRACTORS: dict[tuple[str, ...], Callable[..., tuple[list[Any], ...]]] = {}

@@ -1,10 +1,12 @@
 """The store's pending batch: quotes as they came, in steps of market time.
 
-The receive loop only appends decoded quotes here (a list extend per
-message). At flush the batch becomes one polars frame in one pass per field
-the quotes' struct has (`columns.py`): a `Tick` from `protocol.FeedDecoder`
-has only the fields the feed sends, so a delta of five fields costs five
-passes, not twenty-two. Columns that every quote left empty are dropped.
+The receive loop only adds each message's decoded quotes here, to a run of
+their struct type (`columns.Run`: with the C extension a message of `Tick`s
+is taken apart into column buffers as it is added; otherwise the structs
+wait). At flush the runs become one polars frame with a column per field
+the quotes' struct has: a `Tick` from `protocol.FeedDecoder` has only the
+fields the feed sends, so a delta of five fields makes five columns, not
+twenty-two. Columns that every quote left empty are dropped.
 
 A step is the messages within one second of market time of the step's
 first: a replay sends the market's 3-second steps in bursts, and a flush
@@ -12,7 +14,6 @@ must be able to cut the batch between them (see `tripwire.py`).
 """
 
 from __future__ import annotations
-
 
 from dataclasses import dataclass
 from itertools import chain, repeat

@@ -280,9 +280,10 @@ class Store:
         if flags is None or moved is None:
             return self._tripwire.changes(raw, rows)
         if len(moved):
-            if len(rows) - done <= 4 * small.SMALL:
+            if len(rows) - done <= 4 * small.SMALL:  # few quotes left: a Python scan beats `is_in`
                 rows_moved = set(moved.to_list())
-                at = pl.Series([i for i, r in enumerate(rows.slice(done).to_list(), done) if r in rows_moved], dtype=pl.UInt32)
+                hits = [i for i, r in enumerate(rows.slice(done).to_list(), done) if r in rows_moved]
+                at = pl.Series(hits, dtype=pl.UInt32)
             else:
                 at = rows.slice(done).is_in(moved.implode()).arg_true() + done
             if len(at):
