@@ -145,9 +145,10 @@ static void index_put(Slot *slots, size_t mask, const char *s, size_t n, uint32_
 }
 
 static PyObject *index_add(RowIndex *self, PyObject *args) {
-    PyObject *symbol;
-    unsigned long row;
-    if (!PyArg_ParseTuple(args, "Uk", &symbol, &row)) return NULL;
+    PyObject *symbol, *number;
+    if (!PyArg_ParseTuple(args, "UO!", &symbol, &PyLong_Type, &number)) return NULL;
+    unsigned long row = PyLong_AsUnsignedLong(number); /* raises on a negative or too big a number */
+    if (row == (unsigned long)-1 && PyErr_Occurred()) return NULL;
     if (row > UINT32_MAX) {
         PyErr_SetString(PyExc_OverflowError, "row index above 2**32");
         return NULL;
@@ -269,6 +270,7 @@ typedef struct {
     char kind;
     Py_ssize_t offset;
     Py_ssize_t nulls;
+    Py_ssize_t mark; /* nulls before the append in progress, to roll back to */
     Owned *owned;
     uint8_t *valid;
     void *data;
@@ -292,6 +294,7 @@ static void fixed_free(Fixed *c) {
     free(c->data);
     c->owned = NULL;
     c->valid = c->data = NULL;
+    c->nulls = 0;
 }
 
 /* Quote i's value of column c; -1 with an exception set on a value of the wrong type. */
@@ -435,19 +438,28 @@ static PyObject *take(PyObject *module, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "one kind per descriptor");
         return NULL;
     }
-    Py_ssize_t n = PyList_GET_SIZE(quotes);
-    PyObject **items = PySequence_Fast_ITEMS(quotes);
+    /* A tuple of the quotes, owned here: a finalizer run by an allocation below
+     * cannot change or free what is being read. */
+    PyObject *held = PyList_AsTuple(quotes);
+    if (held == NULL) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(held);
+    PyObject **items = &PyTuple_GET_ITEM(held, 0);
     PyTypeObject *type = NULL;
     Py_ssize_t *offsets = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(fields + 1));
-    if (offsets == NULL) return PyErr_NoMemory();
+    if (offsets == NULL) {
+        Py_DECREF(held);
+        return PyErr_NoMemory();
+    }
     for (Py_ssize_t f = 0; f < fields; f++) {
         PyTypeObject *owner;
         if (member_offset(PyTuple_GET_ITEM(descriptors, f), &owner, &offsets[f]) < 0) {
             PyMem_Free(offsets);
+            Py_DECREF(held);
             return NULL;
         }
         if (type != NULL && owner != type) {
             PyMem_Free(offsets);
+            Py_DECREF(held);
             PyErr_SetString(PyExc_TypeError, "descriptors of one type only");
             return NULL;
         }
@@ -457,6 +469,7 @@ static PyObject *take(PyObject *module, PyObject *args) {
     for (Py_ssize_t i = 0; i < n; i++) {
         if (type == NULL || Py_TYPE(items[i]) != type) {
             PyMem_Free(offsets);
+            Py_DECREF(held);
             PyErr_SetString(PyExc_TypeError, "every quote must be of the descriptors' type");
             return NULL;
         }
@@ -480,7 +493,7 @@ static PyObject *take(PyObject *module, PyObject *args) {
             fixed[count].offset = offsets[f];
             fixed_at[count++] = f;
         } else {
-            PyErr_Format(PyExc_ValueError, "unknown kind %c", kind);
+            PyErr_SetString(PyExc_ValueError, "an unknown column kind (d, q, ?, s or r)");
             goto fail;
         }
     }
@@ -493,6 +506,7 @@ static PyObject *take(PyObject *module, PyObject *args) {
     PyMem_Free(fixed);
     PyMem_Free(fixed_at);
     PyMem_Free(offsets);
+    Py_DECREF(held);
     return out;
 fail:
     if (fixed != NULL)
@@ -501,6 +515,7 @@ fail:
     PyMem_Free(fixed_at);
     PyMem_Free(offsets);
     Py_XDECREF(out);
+    Py_DECREF(held);
     return NULL;
 }
 
@@ -528,6 +543,7 @@ typedef struct {
     Py_ssize_t length, capacity, hint; /* hint: the first allocation, in quotes */
     Fixed *cols;
     Py_ssize_t row_col; /* the 'r' column, or -1 */
+    int busy;           /* inside append or export */
 } Columns;
 
 static void columns_clear_buffers(Columns *self) {
@@ -552,7 +568,6 @@ static int columns_init(Columns *self, PyObject *args, PyObject *kwds) {
     if (!PyArg_ParseTuple(args, "O!s#O!|n", &PyTuple_Type, &descriptors, &kinds, &n_kinds, &RowIndexType, &rows,
                           &hint))
         return -1;
-    self->hint = hint < 64 ? 64 : hint;
     if (self->cols != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Columns is initialised once");
         return -1;
@@ -562,40 +577,63 @@ static int columns_init(Columns *self, PyObject *args, PyObject *kwds) {
         PyErr_SetString(PyExc_ValueError, "one kind per descriptor, at least one");
         return -1;
     }
-    self->cols = PyMem_Calloc((size_t)count, sizeof *self->cols);
-    if (self->cols == NULL) {
+    /* Everything is checked and built first: a failed __init__ leaves the object unusable, not half set. */
+    PyTypeObject *type = NULL;
+    Py_ssize_t row_col = -1;
+    Fixed *cols = PyMem_Calloc((size_t)count, sizeof *cols);
+    if (cols == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    self->count = count;
-    self->row_col = -1;
     for (Py_ssize_t c = 0; c < count; c++) {
-        PyTypeObject *type;
+        PyTypeObject *owner;
         Py_ssize_t offset;
-        if (member_offset(PyTuple_GET_ITEM(descriptors, c), &type, &offset) < 0) return -1;
-        if (self->type == NULL) {
-            Py_INCREF(type);
-            self->type = type;
-        } else if (type != self->type) {
-            PyErr_SetString(PyExc_TypeError, "descriptors of one type only");
-            return -1;
-        }
         char kind = kinds[c];
-        if (kind != 'd' && kind != 'q' && kind != '?' && kind != 'r') {
-            PyErr_Format(PyExc_ValueError, "kind %c cannot be appended", kind);
-            return -1;
+        if (member_offset(PyTuple_GET_ITEM(descriptors, c), &owner, &offset) < 0) goto fail;
+        if (type != NULL && owner != type) {
+            PyErr_SetString(PyExc_TypeError, "descriptors of one type only");
+            goto fail;
         }
-        if (kind == 'r') self->row_col = c;
-        self->cols[c].kind = kind;
-        self->cols[c].offset = offset;
+        if (kind != 'd' && kind != 'q' && kind != '?' && kind != 'r') {
+            PyErr_SetString(PyExc_ValueError, "a kind that cannot be appended (d, q, ? or r only)");
+            goto fail;
+        }
+        type = owner;
+        if (kind == 'r') row_col = c;
+        cols[c].kind = kind;
+        cols[c].offset = offset;
     }
-    self->misses = PyList_New(0);
-    if (self->misses == NULL) return -1;
+    PyObject *misses = PyList_New(0);
+    if (misses == NULL) goto fail;
+    Py_INCREF(type);
+    self->type = type;
     Py_INCREF(descriptors);
     self->descriptors = descriptors;
     Py_INCREF(rows);
     self->rows = rows;
+    self->misses = misses;
+    self->cols = cols;
+    self->count = count;
+    self->row_col = row_col;
+    self->hint = hint < 64 ? 64 : hint;
     return 0;
+fail:
+    PyMem_Free(cols);
+    return -1;
+}
+
+/* Whether the object may be used now: initialised, and not inside one of its own
+ * calls (a garbage-collector finalizer run by an allocation could call back in). */
+static int columns_usable(Columns *self) {
+    if (self->misses == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Columns is not initialised");
+        return 0;
+    }
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "Columns is in use (re-entered)");
+        return 0;
+    }
+    return 1;
 }
 
 static int grow(Fixed *c, Py_ssize_t old, Py_ssize_t capacity) {
@@ -617,34 +655,46 @@ static int grow(Fixed *c, Py_ssize_t old, Py_ssize_t capacity) {
 }
 
 static PyObject *columns_append(Columns *self, PyObject *quotes) {
+    if (!columns_usable(self)) return NULL;
     if (!PyList_Check(quotes)) {
         PyErr_SetString(PyExc_TypeError, "quotes must be a list");
         return NULL;
     }
-    Py_ssize_t n = PyList_GET_SIZE(quotes);
-    PyObject **items = PySequence_Fast_ITEMS(quotes);
+    /* A tuple of the quotes, owned here: a finalizer run by an allocation below
+     * cannot change or free what is being read. */
+    PyObject *held = PyList_AsTuple(quotes);
+    if (held == NULL) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(held);
+    PyObject **items = &PyTuple_GET_ITEM(held, 0);
     for (Py_ssize_t i = 0; i < n; i++)
         if (Py_TYPE(items[i]) != self->type) {
+            Py_DECREF(held);
             PyErr_SetString(PyExc_TypeError, "every quote must be of the descriptors' type");
             return NULL;
         }
+    self->busy = 1;
+    Py_ssize_t misses_before = PyList_GET_SIZE(self->misses);
     if (self->length + n > self->capacity) {
         Py_ssize_t capacity = self->capacity ? self->capacity : self->hint;
         while (capacity < self->length + n) capacity *= 2;
         for (Py_ssize_t c = 0; c < self->count; c++)
-            if (grow(&self->cols[c], self->capacity, capacity) < 0) return PyErr_NoMemory();
+            if (grow(&self->cols[c], self->capacity, capacity) < 0) {
+                PyErr_NoMemory();
+                goto fail;
+            }
         self->capacity = capacity;
     }
+    for (Py_ssize_t c = 0; c < self->count; c++) self->cols[c].mark = self->cols[c].nulls;
     Py_ssize_t at = self->length;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = items[i];
         for (Py_ssize_t c = 0; c < self->count; c++) {
             Fixed *col = &self->cols[c];
             Py_ssize_t nulls = col->nulls;
-            if (fixed_put(col, at + i, SLOT(item, col->offset), self->rows) < 0) goto fail;
-            PyObject *symbol = SLOT(item, col->offset);
-            if (c == self->row_col && col->nulls != nulls && symbol != NULL && symbol != Py_None) {
-                PyObject *miss = Py_BuildValue("(nO)", at + i, symbol);
+            PyObject *value = SLOT(item, col->offset);
+            if (fixed_put(col, at + i, value, self->rows) < 0) goto fail;
+            if (c == self->row_col && col->nulls != nulls && value != NULL && value != Py_None) {
+                PyObject *miss = Py_BuildValue("(nO)", at + i, value);
                 if (miss == NULL || PyList_Append(self->misses, miss) < 0) {
                     Py_XDECREF(miss);
                     goto fail;
@@ -654,34 +704,34 @@ static PyObject *columns_append(Columns *self, PyObject *quotes) {
         }
     }
     self->length += n;
+    self->busy = 0;
+    Py_DECREF(held);
     Py_RETURN_NONE;
 fail:
     /* Leave the columns as they were before this list: its values past `length` are
      * overwritten by the next append; its nulls and misses are taken back. */
     for (Py_ssize_t c = 0; c < self->count; c++) {
         Fixed *col = &self->cols[c];
-        col->nulls = 0;
-        for (Py_ssize_t i = 0; i < self->length; i++)
-            if (!(col->valid[i >> 3] & (1u << (i & 7)))) col->nulls++;
-        for (Py_ssize_t i = self->length; i < at + n; i++) {
+        col->nulls = col->mark;
+        if (col->valid == NULL) continue;
+        for (Py_ssize_t i = self->length; i < self->capacity && i < self->length + n; i++) {
             col->valid[i >> 3] &= (uint8_t)~(1u << (i & 7));
             if (col->kind == '?') ((uint8_t *)col->data)[i >> 3] &= (uint8_t)~(1u << (i & 7));
         }
     }
-    Py_ssize_t keep = PyList_GET_SIZE(self->misses);
-    while (keep > 0) {
-        PyObject *last = PyList_GET_ITEM(self->misses, keep - 1);
-        if (PyLong_AsSsize_t(PyTuple_GET_ITEM(last, 0)) < self->length) break;
-        keep--;
-    }
     PyObject *error_type, *error_value, *error_tb;
     PyErr_Fetch(&error_type, &error_value, &error_tb);
-    PyList_SetSlice(self->misses, keep, PyList_GET_SIZE(self->misses), NULL);
+    if (PyList_SetSlice(self->misses, misses_before, PyList_GET_SIZE(self->misses), NULL) < 0)
+        PyErr_Clear(); /* cannot fail when shrinking; the first error is the one to report */
     PyErr_Restore(error_type, error_value, error_tb);
+    self->busy = 0;
+    Py_DECREF(held);
     return NULL;
 }
 
 static PyObject *columns_export(Columns *self, PyObject *unused) {
+    if (!columns_usable(self)) return NULL;
+    self->busy = 1;
     PyObject *out = PyList_New(self->count);
     PyObject *misses = PyList_New(0);
     if (out == NULL || misses == NULL) goto fail;
@@ -708,15 +758,17 @@ static PyObject *columns_export(Columns *self, PyObject *unused) {
         PyList_SET_ITEM(out, c, pair);
     }
     self->length = self->capacity = 0;
-    PyObject *result = Py_BuildValue("(NO)", out, self->misses);
-    Py_DECREF(self->misses);
-    self->misses = misses;
+    PyObject *result = Py_BuildValue("(NO)", out, self->misses); /* steals out */
+    Py_SETREF(self->misses, misses);
+    self->busy = 0;
     return result;
-fail:
+fail: /* out of memory: the batch is lost, the object stays usable */
     columns_clear_buffers(self);
-    PyList_SetSlice(self->misses, 0, PyList_GET_SIZE(self->misses), NULL);
+    if (PyList_SetSlice(self->misses, 0, PyList_GET_SIZE(self->misses), NULL) < 0) PyErr_Clear();
     Py_XDECREF(out);
     Py_XDECREF(misses);
+    self->busy = 0;
+    if (!PyErr_Occurred()) PyErr_NoMemory();
     return NULL;
 }
 

@@ -33,15 +33,19 @@ _KIND = {pl.Float64: "d", pl.Int64: "q", pl.Boolean: "?", pl.String: "s"}
 
 
 class _ArrowColumn:
-    """One column as the Arrow PyCapsule interface hands it to polars."""
+    """One column as the Arrow PyCapsule interface hands it to polars, once: the
+    importer takes the buffers over, so a second import would read freed memory."""
 
     __slots__ = ("pair",)
 
     def __init__(self, pair: tuple[object, object]) -> None:
-        self.pair = pair
+        self.pair: tuple[object, object] | None = pair
 
     def __arrow_c_array__(self, requested_schema: object = None) -> tuple[object, object]:
-        return self.pair
+        pair, self.pair = self.pair, None
+        if pair is None:
+            raise ValueError("this column was already handed over")
+        return pair
 
 
 def row_index() -> Any:

@@ -141,3 +141,69 @@ def test_the_row_index_grows_and_keys_on_the_text() -> None:
 def test_the_extension_is_what_runs() -> None:
     """The benchmark figures in docs/performance.md are the C pass's: CI must build it."""
     assert columns.IMPLEMENTATION == "c"
+
+
+def test_misuse_of_the_extension_raises_instead_of_crashing() -> None:
+    """Found in review: each of these crashed the interpreter before."""
+    from marketmon import _columns
+
+    kind = tick_type(("last",))
+    descriptors = tuple(getattr(kind, f) for f in kind.__struct_fields__)
+    index = columns.row_index()
+    blank = _columns.Columns.__new__(_columns.Columns)
+    for use in (blank.export, lambda: blank.append([])):
+        with pytest.raises(RuntimeError, match="not initialised"):
+            use()
+    half = _columns.Columns.__new__(_columns.Columns)
+    with pytest.raises(ValueError):
+        half.__init__(descriptors, "rx", index)  # a bad kind after a good one
+    with pytest.raises(RuntimeError, match="not initialised"):
+        half.append([kind("999999.SH", last=1.0)])
+    for row in (2**64 + 7, -1):  # no silent wrap to another row
+        with pytest.raises(OverflowError):
+            index.add("600000.SH", row)
+    column = columns._ArrowColumn((object(), object()))
+    column.__arrow_c_array__()
+    with pytest.raises(ValueError, match="already handed over"):
+        column.__arrow_c_array__()  # a second import would read buffers polars already freed
+
+
+def test_a_finalizer_cannot_reenter_an_append_in_progress() -> None:
+    """An allocation inside `append` may run a garbage collection, and with it any
+    `__del__`: one that calls back into the same object is refused, not obeyed."""
+    from marketmon import _columns
+
+    kind = tick_type(("last",))
+    appender = _columns.Columns(tuple(getattr(kind, f) for f in kind.__struct_fields__), "rd", columns.row_index())
+    refused: list[str] = []
+    armed = [True]
+
+    class Reenters:
+        """Garbage that calls back into the appender when collected, and leaves more behind."""
+
+        def __init__(self) -> None:
+            self.me = self  # a cycle: only the collector frees it
+
+        def __del__(self) -> None:
+            if armed[0]:
+                try:
+                    appender.export()
+                except RuntimeError as exc:
+                    refused.append(str(exc))
+                Reenters()
+
+    quotes = [kind(f"{i:06d}.SZ", last=float(i)) for i in range(5000)]
+    threshold = gc.get_threshold()
+    gc.set_threshold(50)  # collect often: inside append too
+    try:
+        Reenters()
+        # every symbol a miss: an allocation per quote, so collections happen inside append
+        appender.append(quotes)
+    finally:
+        gc.set_threshold(*threshold)
+    armed[0] = False
+    assert refused and all("re-entered" in r for r in refused)
+    gc.collect()
+    pairs, misses = appender.export()
+    assert len(misses) == 5000  # the append finished whole
+    assert pl.Series(columns._ArrowColumn(pairs[1])).to_list() == [float(i) for i in range(5000)]
