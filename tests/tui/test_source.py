@@ -5,11 +5,11 @@ response; the app polls it, serves it over loopback and shows it."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from marketmon.tui.app import MarketmonApp
 
+from ..conftest import wait_for
 from ..test_bridge import FakeSource
 
 SOURCES = Path(__file__).parent.parent / "data" / "sources"
@@ -27,10 +27,7 @@ async def test_app_shows_quotes_bridged_from_a_source(home: Path, tmp_path: Path
     with FakeSource((SOURCES / "tencent-a-share.gbk.txt").read_bytes()) as fake:
         app = bridged_app(fake, watchlist)
         async with app.run_test(size=(160, 48)) as pilot:
-            for _ in range(200):
-                await pilot.pause(0.05)
-                if app.store is not None and app.store.quote("600000.SH") and app.store.quote("600000.SH")["last"]:
-                    break
+            await wait_for(lambda: app.store is not None and (app.store.quote("600000.SH") or {}).get("last"), 10.0)
             row = app.store.quote("600000.SH")
             assert row["last"] == 13.98 and row["prev_close"] == 14.05
             assert row["name"] == "浦发银行"
@@ -44,16 +41,10 @@ async def test_a_symbol_added_to_a_list_is_polled_from_the_next_round(home: Path
     watchlist.write_text('name = "Mine"\nsymbols = ["600000.SH"]\n', encoding="utf-8")
     with FakeSource((SOURCES / "tencent-a-share.gbk.txt").read_bytes()) as fake:
         app = bridged_app(fake, watchlist)
-        async with app.run_test(size=(160, 48)) as pilot:
-            for _ in range(200):
-                await pilot.pause(0.05)
-                if fake.requests:
-                    break
+        async with app.run_test(size=(160, 48)):
+            await wait_for(lambda: bool(fake.requests), 10.0)
             assert not any("300750" in path for _, path, _ in fake.requests)
             watchlist.write_text('name = "Mine"\nsymbols = ["600000.SH", "300750.SZ"]\n', encoding="utf-8")
-            for _ in range(100):  # the watcher polls every 0.5 s, the source every 0.2 s
-                await pilot.pause(0.05)
-                if any("300750" in path for _, path, _ in fake.requests):
-                    break
-            assert any("300750" in path for _, path, _ in fake.requests), "the new symbol was never asked for"
+            # the watcher polls every 0.5 s, the source every 0.2 s
+            await wait_for(lambda: any("300750" in path for _, path, _ in fake.requests), 5.0)
             assert app.source_server.poller.symbols == ["300750.SZ", "600000.SH"]
