@@ -35,6 +35,12 @@ class GridColumn:
     label: Text
     width: int
     auto: bool = False  # as wide as its widest cell so far
+    hidden: bool = False  # kept, with its cells, but not drawn
+
+    @property
+    def shown(self) -> int:
+        """The cells it takes on screen."""
+        return 0 if self.hidden else self.width
 
 
 class Grid(ScrollView, can_focus=True):
@@ -154,6 +160,17 @@ class Grid(ScrollView, can_focus=True):
             self._resize()
             self.refresh()
 
+    def hide_columns(self, keys: Iterable[str]) -> None:
+        """Draw every column but these (their cells are kept and still updated)."""
+        hidden = set(keys)
+        if hidden != {c.key for c in self.columns.values() if c.hidden}:
+            for column in self.columns.values():
+                column.hidden = column.key in hidden
+            self._strips.clear()
+            self._header = None
+            self._resize()
+            self.refresh()
+
     def sort(self, column: str, *, key: Callable[[Text], Any], reverse: bool = False) -> None:
         """Reorder the rows by `key` of their cell in `column` (stable)."""
         at = self._column_index(column)
@@ -170,7 +187,7 @@ class Grid(ScrollView, can_focus=True):
         return self._column_at[column]
 
     def _resize(self) -> None:
-        width = sum(c.width for c in self.columns.values())
+        width = sum(c.shown for c in self.columns.values())
         self.virtual_size = Size(width, len(self._keys) + 1)  # + the header
 
     # reading ---------------------------------------------------------------------------
@@ -250,7 +267,7 @@ class Grid(ScrollView, can_focus=True):
         if y == 0:
             edge = 0
             for column in self.columns.values():
-                edge += column.width
+                edge += column.shown
                 if x < edge:
                     self.post_message(self.HeaderSelected(self, column.key))
                     break
@@ -311,6 +328,8 @@ class Grid(ScrollView, can_focus=True):
         console = self.app.console
         segments: list[Segment] = []
         for cell, column in zip(cells, self.columns.values(), strict=False):
+            if column.hidden:
+                continue
             # Padding takes the cell's style, so a highlighted row stays one band.
             style = console.get_style(cell.style) if cell.style else None
             drawn = list(cell.render(console, end=""))
@@ -320,4 +339,4 @@ class Grid(ScrollView, can_focus=True):
                 segments.extend(drawn)
             else:
                 segments.extend(Strip(drawn).crop_extend(0, column.width, style))
-        return Strip(Segment.apply_style(segments, base), sum(c.width for c in self.columns.values()))
+        return Strip(Segment.apply_style(segments, base), sum(c.shown for c in self.columns.values()))

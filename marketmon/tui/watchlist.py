@@ -18,7 +18,7 @@ import polars as pl
 from rich.cells import cell_len, set_cell_size
 from rich.style import Style
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
@@ -93,6 +93,10 @@ COLUMNS = (
            lambda r: r["premium_pct"] if _is_fund(r) else None),
 )  # fmt: skip
 BY_KEY = {c.key: c for c in COLUMNS}
+# Where the table is narrower than all its columns (an 80-column terminal),
+# these go first, so that IOPV and premium stay on screen: Pct says what Chg
+# says, and traders here read Amount (成交额) rather than Vol.
+FIRST_TO_HIDE = ("change", "volume")
 
 
 def _pct_plain(value: float | None) -> str:
@@ -131,6 +135,11 @@ class WatchTable(palette.Tones, Grid):
             self.add_column(Text(" " + _fit(col.label, col)), width=col.width, key=col.key)
         for symbol in self.symbols or ():
             self._new_row(symbol, dict.fromkeys(FIELDS) | {"symbol": symbol})
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Too narrow for every column: hide the ones that matter least, not the right edge."""
+        narrow = event.size.width < sum(col.width for col in COLUMNS) + self.styles.scrollbar_size_vertical
+        self.hide_columns(FIRST_TO_HIDE if narrow else ())
 
     # syncing -----------------------------------------------------------------
 

@@ -66,6 +66,26 @@ async def test_resize_to_40x12_and_back_keeps_the_watchlist_usable(home):
         assert len(panels_shown(app)) == 6
 
 
+async def test_an_80_column_watchlist_keeps_iopv_and_premium_on_screen(home):
+    """All its columns take 90 cells; at 80 Chg and Vol give way, not the right edge."""
+    app = demo_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        table = app.watchlists.table  # the AI chips list: stocks and one ETF
+        shown = lambda: [c.key for c in table.columns.values() if not c.hidden]  # noqa: E731
+        assert shown() == ["code", "name", "last", "pct", "turnover", "to_limit", "mark", "iopv", "premium"]
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        header = table.render_line(0).text
+        assert "IOPV" in header and "Prem" in header and "Chg" not in header
+        etf = table.get_row_index("589520.SH")
+        assert "%" in table.render_line(etf + 1 - int(table.scroll_y)).text.split()[-1]  # its premium, on screen
+        table.sort("volume", key=lambda t: t.plain)  # a hidden column still sorts: its cells are kept
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause(0.3)
+        assert [c.key for c in table.columns.values() if c.hidden] == []
+        assert "Chg" in table.render_line(0).text
+
+
 async def test_verisilicon_reads_plus_20_at_the_close(home):
     app = demo_app("16:10", start="16:10")  # straight to the close (the full day: test_snapshots)
     async with app.run_test(size=SIZE) as pilot:
