@@ -12,9 +12,11 @@ from __future__ import annotations
 import random
 
 import msgspec
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from marketmon import columns
 from marketmon.alerts.engine import AlertConfig, RuleSet
 from marketmon.engine import Engine
 
@@ -153,3 +155,15 @@ def test_a_batch_without_prices_gets_one_flag_per_quote() -> None:
     batch = pl.DataFrame({"symbol": ["600000.SH", "300750.SZ"], "volume": [100, 200]})
     flags = wire.changes(batch, pl.Series([0, 2], dtype=pl.UInt32))
     assert flags.to_list() == [False, False]
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), kind=st.sampled_from(["watchlist", "motion"]))
+def test_without_the_c_extension_a_flush_gives_the_same(seed: int, kind: str) -> None:
+    """A machine with no compiler runs the Python column pass (`columns.py`): same alerts, frame, bars."""
+    day = market_day(seed, 60)
+    with_c = play(day, rules(kind), per_step=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(columns, "row_index", lambda: None)  # the store then keeps structs, as without `_columns`
+        without = play(day, rules(kind), per_step=False)
+    assert without == with_c
