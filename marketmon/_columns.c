@@ -1,12 +1,13 @@
 /* Quote structs -> Arrow columns, for `marketmon/columns.py`.
  *
- * The store takes each flush's decoded quotes (msgspec structs, one type per
- * run) apart into one column per field. In Python that is a comprehension
- * per field plus polars reading every value back out of a list: ~0.4 us a
- * quote, more than decoding it. Here it is one pass over the structs per
- * field, reading each field straight from its slot, into buffers that polars
+ * The store takes its decoded quotes (msgspec structs, one type per run)
+ * apart into one column per field. In Python that is a comprehension per
+ * field plus polars reading every value back out of a list: ~0.4 us a
+ * quote, more than decoding it. Here it is one pass over the structs,
+ * reading every field straight from its slot, into buffers that polars
  * takes without a copy through the Arrow C data interface
- * (https://arrow.apache.org/docs/format/CDataInterface.html).
+ * (https://arrow.apache.org/docs/format/CDataInterface.html): `Columns`
+ * as each message arrives, `take` for a whole run at once (text fields too).
  *
  * take(quotes, descriptors, kinds, rows) -> [(schema capsule, array capsule)]
  *   quotes       a list of structs of one type
@@ -86,7 +87,9 @@ _Static_assert(sizeof(long) == 8, "int64 columns read Python ints as long");
  * table keys on the symbol's UTF-8 bytes, held in the table itself, so a
  * lookup reads the (hot) decoded text and, mostly, one slot of a table
  * small enough to stay in the cache. Symbols longer than KEY_MAX bytes are
- * not held: they come back as misses and the store places them from its dict. The store adds every row it adds to its dict here too.
+ * not held: they come back as misses and the store places them from its
+ * dict. The store adds every row it adds to its dict here too; only symbols
+ * that are valid codes get a row, so a feed cannot flood the table.
  */
 #define KEY_MAX 11 /* "600000.SH" is 9 bytes, "00700.HK" 8: a slot is 16 bytes, a 10,000-symbol table 256 KB */
 
@@ -341,7 +344,7 @@ static int fixed_put(Fixed *c, Py_ssize_t i, PyObject *v, PyObject *rows) {
 
 /* Every fixed-width column in one pass over the quotes: each struct (and the
  * values it holds, allocated next to it by the decoder) is read once, while it
- * is in the cache, instead of once per field. Fills out[c->at] for each. */
+ * is in the cache, instead of once per field. */
 static int fixed_columns(PyObject **items, Py_ssize_t n, Fixed *cols, Py_ssize_t count, PyObject *rows) {
     for (Py_ssize_t c = 0; c < count; c++)
         if (fixed_alloc(&cols[c], n) < 0) {
