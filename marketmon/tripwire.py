@@ -176,7 +176,10 @@ class Tripwire:
         iopv = quotes.get_column("iopv").to_list() if "iopv" in columns else [None] * n
         limits = self._limits[rows]
         lo, hi = limits.get_column("_lo").to_list(), limits.get_column("_hi").to_list()
-        alerts = None if self._alerts is None else [self._alerts[rows].get_column(c).to_list() for c in _ALERT_COLUMNS]
+        alerts = None
+        if self._alerts is not None:
+            gathered = self._alerts[rows]
+            alerts = [gathered.get_column(c).to_list() for c in _ALERT_COLUMNS]
         flags = []
         for i, row in enumerate(rows.to_list()):
             change = any(values[i] is not None for values in rare)
