@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test bench clean
 
-$(STAMP): pyproject.toml marketmon/_columns.c
+$(STAMP): pyproject.toml marketmon/store/_columns.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
@@ -22,4 +22,4 @@ bench: $(STAMP)
 	$(BIN)/marketmon bench
 
 clean:
-	rm -rf $(VENV) build *.egg-info marketmon/*.so
+	rm -rf $(VENV) build *.egg-info marketmon/*.so marketmon/store/*.so

@@ -24,10 +24,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = {
-    "tests/test_faults.py": "feed faults (restarts, half-open, stalls, gaps, duplicates, reordering, size, burst)",
-    "tests/test_hostile.py": "hostile and malformed feed input",
-    "tests/test_file_faults.py": "watchlist and settings files",
-    "tests/test_security.py": "security: bind, token, frame size, no shell",
+    "tests/feed/test_faults.py": "feed faults (restarts, half-open, stalls, gaps, duplicates, reordering, size, burst)",
+    "tests/feed/test_hostile.py": "hostile and malformed feed input",
+    "tests/config/test_file_faults.py": "watchlist and settings files",
+    "tests/serve/test_security.py": "security: bind, token, frame size, no shell",
     "tests/tui/test_terminal_faults.py": "terminal: resize, quit, signals, crash, escapes",
 }
 

@@ -8,6 +8,6 @@ plain JSON decoding of the same bytes; the scale curve as cost per update).
 
 import sys
 
-from marketmon.cli import main
+from marketmon.cli.main import main
 
 raise SystemExit(main(["bench", *sys.argv[1:]]))

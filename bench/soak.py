@@ -35,9 +35,9 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from marketmon.engine import Engine  # noqa: E402
-from marketmon.feed.script import Event, Script  # noqa: E402
-from marketmon.feed.seedday import SEED_DAY  # noqa: E402
-from marketmon.feed.server import QuoteServer  # noqa: E402
+from marketmon.serve.demo_day import SEED_DAY  # noqa: E402
+from marketmon.serve.script import Event, Script  # noqa: E402
+from marketmon.serve.server import QuoteServer  # noqa: E402
 
 DAY_MS = 86_400_000
 SESSION_S = 25_800  # the seed day runs 09:00-16:10 market time

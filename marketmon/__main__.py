@@ -1,3 +1,3 @@
-from marketmon.cli import main
+from marketmon.cli.main import main
 
 raise SystemExit(main())

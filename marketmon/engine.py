@@ -1,7 +1,10 @@
-"""The engine: feed client + store + alerts, on one flush tick.
+"""The engine: feed client + store + alerts, on one flush tick; and `open_feed`,
+the one way a feed is opened (a URL, or the demo day, a recording, a public
+source or an upstream served from here).
 
-Both the headless `watch` and the TUI run exactly this; the TUI only reads
-`engine.store` and listens to the callbacks.
+The headless `watch` and the TUI run exactly this Engine; the TUI only reads
+`engine.store` and listens to the callbacks. `marketmon serve` opens its feed
+with the same `open_feed`, on the address the user gives.
 """
 
 from __future__ import annotations
@@ -9,10 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from marketmon.alerts.engine import Alert, AlertConfig, AlertEngine
+from marketmon.alerts.rules import Alert, AlertConfig, AlertEngine
 from marketmon.feed.client import FeedClient, FeedEvent
-from marketmon.store import Store
+from marketmon.serve.publish import FeedChoice, start_feed_server
+from marketmon.store.state import Store
+
+__all__ = ["FLUSH_INTERVAL_S", "Engine", "FeedChoice", "OpenFeed", "open_feed"]
 
 FLUSH_INTERVAL_S = 0.25
 
@@ -82,3 +90,31 @@ class Engine:
             await asyncio.sleep(self.flush_interval)
             if self.store.has_pending:
                 self.flush()
+
+
+@dataclass
+class OpenFeed:
+    """A feed to follow at `url`, and the server started for it (None for a URL as given)."""
+
+    url: str
+    server: Any = None
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.close()
+
+    async def __aenter__(self) -> OpenFeed:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+async def open_feed(choice: FeedChoice, **server_options: Any) -> OpenFeed:
+    """Open the feed `choice` names: a URL as it is; anything else served from
+    this process, on a free loopback port unless `server_options` (host, port,
+    token, ssl_context) say where. Close the result when done."""
+    if choice.url is not None:
+        return OpenFeed(choice.url)
+    server = await start_feed_server(choice, **server_options)
+    return OpenFeed(server.url, server)

@@ -6,7 +6,7 @@ import asyncio
 import math
 from collections.abc import Callable
 
-from marketmon.store import COLUMN_OF, Store
+from marketmon.store.state import COLUMN_OF, Store
 
 TRADE_DATE = "2025-09-12"
 T0 = 1757640600000  # 2025-09-12 09:30:00 Asia/Shanghai

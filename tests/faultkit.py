@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psutil
 
-from marketmon.store import Store
+from marketmon.store.state import Store
 
 from .conftest import assert_same_state
 

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from marketmon.alerts.engine import Alert
+from marketmon.alerts.rules import Alert
 
 FIELDS = ("ts", "symbol", "name", "rule", "price", "pct", "message")
 BLOCK = 64 * 1024
@@ -52,7 +52,7 @@ class AlertHistory:
             return []
         alerts: list[Alert] = []
         for raw in _last_lines(self.path, n):
-            alert = _parse(raw)
+            alert = parse_line(raw)
             if alert is None:
                 self.skipped += 1
             else:
@@ -94,7 +94,7 @@ def _last_lines(path: Path, n: int) -> list[bytes]:
     return [line for line in lines if line.strip()][-n:]
 
 
-def _parse(raw: bytes) -> Alert | None:
+def parse_line(raw: bytes) -> Alert | None:
     try:
         rec: Any = json.loads(raw)
     except (ValueError, UnicodeDecodeError):

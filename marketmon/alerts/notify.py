@@ -12,9 +12,9 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 
-from marketmon.alerts.engine import Alert
 from marketmon.alerts.programs import Background
-from marketmon.text import printable
+from marketmon.alerts.rules import Alert
+from marketmon.feed.safe_text import printable
 
 _OSASCRIPT = ("on run argv", "display notification (item 2 of argv) with title (item 1 of argv)", "end run")
 

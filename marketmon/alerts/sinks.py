@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from marketmon.alerts.engine import Alert, RuleSet
 from marketmon.alerts.history import AlertHistory
 from marketmon.alerts.notify import Notifier
+from marketmon.alerts.rules import Alert, RuleSet
 from marketmon.alerts.sound import Player, sound_for
 from marketmon.market.symbols import SymbolError, classify
 

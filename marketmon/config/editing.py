@@ -31,11 +31,11 @@ from tomlkit.exceptions import ParseError
 from tomlkit.items import Array, Comment, Table
 from tomlkit.toml_document import TOMLDocument
 
-from marketmon.alerts.engine import RuleSet
+from marketmon.alerts.rules import RuleSet
 from marketmon.config import paths
 from marketmon.config.files import atomic_write
 from marketmon.config.watcher import WatchlistWatcher
-from marketmon.config.watchlists import _NUMBERS, WatchlistError, _rules, bundled_paths, parse
+from marketmon.config.watchlists import NUMBER_RULES, WatchlistError, bundled_paths, parse, parse_rules
 from marketmon.market.symbols import SymbolError, normalize
 
 __all__ = [
@@ -274,7 +274,7 @@ def move_to_list(src: Path | str, dst: Path | str, symbol: str, index: int | Non
 
 def rule_keys() -> tuple[str, ...]:
     """The keys set_rule accepts, in the order a settings screen would show them."""
-    return ("limit", *_NUMBERS, "fast_move_minutes", "sound")
+    return ("limit", *NUMBER_RULES, "fast_move_minutes", "sound")
 
 
 def set_rule(path: Path | str, key: str, value: Any, *, symbol: str | None = None) -> None:
@@ -290,7 +290,7 @@ def set_rules(path: Path | str, values: dict[str, Any], *, symbol: str | None = 
             raise EditError(path, f"unknown rule {key!r}; known: {', '.join(rule_keys())}")
         if value is not None:
             try:
-                _rules({key: value}, RuleSet(), path, "")  # type and range check, same as the reader
+                parse_rules({key: value}, RuleSet(), path, "")  # type and range check, same as the reader
             except WatchlistError as exc:
                 raise EditError(path, exc.message) from None
     code = canonical(path, symbol) if symbol is not None else None

@@ -36,10 +36,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from marketmon.alerts.engine import LIMIT_RULES, MARKET_RULES, MOTION_RULES, THRESHOLD_RULES, AlertConfig, RuleSet
+from marketmon.alerts.rules import LIMIT_RULES, MARKET_RULES, MOTION_RULES, THRESHOLD_RULES, AlertConfig, RuleSet
 from marketmon.alerts.sound import SoundSettings
 from marketmon.config import paths
-from marketmon.config.watchlists import _TOML_POS, Watchlist, WatchlistError, _end, _rules
+from marketmon.config.toml_errors import toml_error
+from marketmon.config.watchlists import Watchlist, WatchlistError, parse_rules
 
 RULE_NAMES = (*LIMIT_RULES, *THRESHOLD_RULES, *MOTION_RULES, *MARKET_RULES)
 # The app's defaults, wider than a bare AlertConfig's (0.5 points, 300 s): on
@@ -117,9 +118,7 @@ def parse_settings(text: str, path: Path | str = "<settings>") -> Settings:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        m = _TOML_POS.search(str(exc))
-        where = map(int, m.groups()) if m else _end(text)
-        raise SettingsError(path, _TOML_POS.sub("", str(exc)).strip(), *where) from None
+        raise SettingsError(path, *toml_error(exc, text)) from None
     r = _Reader(text, path)
     s = Settings(path=Path(str(path)))
     s.theme = r.get(data, "theme", str, "a string", None)
@@ -136,7 +135,7 @@ def parse_settings(text: str, path: Path | str = "<settings>") -> Settings:
     if "volume_spike_ratio" in rule_keys:  # the settings name of the list key volume_spike
         rule_keys.setdefault("volume_spike", rule_keys["volume_spike_ratio"])
     try:
-        s.rules = _rules(rule_keys, RuleSet(), path, text, section="")
+        s.rules = parse_rules(rule_keys, RuleSet(), path, text, section="")
     except WatchlistError as exc:
         raise SettingsError(path, exc.message, exc.line, exc.column) from None
     s.hysteresis = r.number(alerts, "hysteresis", s.hysteresis, "alerts")

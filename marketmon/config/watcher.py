@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from marketmon.alerts.engine import RuleSet
+from marketmon.alerts.rules import RuleSet
 from marketmon.config.watchlists import Watchlist, WatchlistError, parse
 
 POLL_S = 0.5

@@ -13,12 +13,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from marketmon.alerts.engine import THRESHOLD_RULES, RuleSet
+from marketmon.alerts.rules import THRESHOLD_RULES, RuleSet
 from marketmon.alerts.sound import SOUND_NAMES
 from marketmon.config import paths
+from marketmon.config.toml_errors import toml_error
 from marketmon.market.symbols import SymbolError, normalize
-
-_TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 class WatchlistError(ValueError):
@@ -66,9 +65,7 @@ def parse(text: str, path: Path | str = "<watchlist>", base: RuleSet | None = No
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        m = _TOML_POS.search(str(exc))
-        msg = _TOML_POS.sub("", str(exc)).strip()
-        raise WatchlistError(path, msg, *(map(int, m.groups()) if m else _end(text))) from None
+        raise WatchlistError(path, *toml_error(exc, text)) from None
     name = data.get("name", Path(str(path)).stem)
     if not isinstance(name, str):
         raise WatchlistError(path, "'name' must be a string", *_locate(text, "name"))
@@ -86,7 +83,7 @@ def parse(text: str, path: Path | str = "<watchlist>", base: RuleSet | None = No
     alerts = data.get("alerts", {})
     if not isinstance(alerts, dict):
         raise WatchlistError(path, "[alerts] must be a table", *_locate(text, "alerts"))
-    defaults = _rules(alerts, base or RuleSet(), path, text, section="")
+    defaults = parse_rules(alerts, base or RuleSet(), path, text, section="")
     overrides: dict[str, RuleSet] = {}
     for key, value in alerts.items():
         if isinstance(value, dict):
@@ -94,19 +91,21 @@ def parse(text: str, path: Path | str = "<watchlist>", base: RuleSet | None = No
                 symbol = normalize(key)
             except SymbolError as exc:
                 raise WatchlistError(path, str(exc), *_locate(text, key)) from None
-            overrides[symbol] = _rules(value, defaults, path, text, section=key)
+            overrides[symbol] = parse_rules(value, defaults, path, text, section=key)
     return Watchlist(name, symbols, defaults, overrides, Path(str(path)))
 
 
 # Rule keys whose value is a number; `false` turns off what the settings file turned on.
-_NUMBERS = {
+NUMBER_RULES = {
     **{rule: "a number (percent)" for rule in THRESHOLD_RULES},
     "fast_move_pct": "a number above 0 (percent)",
     "volume_spike": "a number above 0 (times the average minute volume)",
 }
 
 
-def _rules(table: dict[str, Any], base: RuleSet, path: Path | str, text: str, section: str | None = None) -> RuleSet:
+def parse_rules(table: dict[str, Any], base: RuleSet, path: Path | str, text: str, section: str | None = None) -> RuleSet:
+    """The rules of an [alerts] table over `base`; WatchlistError (file, line, column) for a bad value.
+    The settings file's [alerts] table and the list editor's checks use it too."""
     rules = RuleSet(**vars(base))
     for key, value in table.items():
         if isinstance(value, dict):
@@ -116,13 +115,13 @@ def _rules(table: dict[str, Any], base: RuleSet, path: Path | str, text: str, se
             if not isinstance(value, bool):
                 raise WatchlistError(path, "'limit' must be true or false", *where)
             rules.limit = value
-        elif key in _NUMBERS:
+        elif key in NUMBER_RULES:
             if value is False:
                 setattr(rules, key, None)
                 continue
             positive = key not in THRESHOLD_RULES
             if isinstance(value, bool) or not isinstance(value, int | float) or (positive and value <= 0):
-                raise WatchlistError(path, f"'{key}' must be {_NUMBERS[key]}", *where)
+                raise WatchlistError(path, f"'{key}' must be {NUMBER_RULES[key]}", *where)
             setattr(rules, key, float(value))
         elif key == "fast_move_minutes":
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 240:
@@ -172,8 +171,3 @@ def _locate(text: str, needle: str) -> tuple[int, int] | tuple[()]:
                 return n, col + 1
     return ()
 
-
-def _end(text: str) -> tuple[int, int]:
-    """Where "at end of document" is: tomllib gives no line and column for it."""
-    lines = text.split("\n")
-    return len(lines), len(lines[-1]) + 1

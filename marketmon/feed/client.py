@@ -3,9 +3,8 @@
 It reconnects with exponential backoff and jitter, subscribes again and takes
 a new snapshot after every (re)connect, resyncs on a `seq` gap, and marks the
 market stale when the feed is down or silent in trading hours. The receive
-loop only decodes and merges into the store's pending batch; flushing is
-somebody else's tick (the store's flush cuts a batch of many steps of market
-time where it must, see `marketmon/tripwire.py`).
+loop only decodes and hands each message to a `QuoteSink` (feed/sink.py: the
+Store, or the desk gateway's relay); flushing is somebody else's tick.
 """
 
 from __future__ import annotations
@@ -24,8 +23,8 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.protocol import State
 
 from marketmon.feed import protocol
+from marketmon.feed.sink import QuoteSink
 from marketmon.market.sessions import is_trading
-from marketmon.store import MAX_UNKNOWN, Store
 
 # Merge at most this many quotes into one flush: a burst (or a replay at full
 # speed) must not pile up in memory until the next tick.
@@ -57,7 +56,7 @@ class FeedClient:
     def __init__(
         self,
         url: str,
-        store: Store,
+        sink: QuoteSink,
         *,
         symbols: list[str] | None = None,
         on_event: Callable[[FeedEvent], None] = lambda e: None,
@@ -73,11 +72,11 @@ class FeedClient:
         close_timeout: float = 2.0,
     ) -> None:
         self.url = url
-        self.store = store
+        self.sink = sink
         self.symbols = symbols or ["*"]
         self.on_event = on_event
-        self.flush = flush or store.flush
-        self.after_flow = after_flow  # called once a flow message is in the store
+        self.flush = flush or sink.flush
+        self.after_flow = after_flow  # called once a flow message is in the sink
         self.stale_after = stale_after
         self.give_up_after = give_up_after
         self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
@@ -174,8 +173,8 @@ class FeedClient:
         self._expected = 1
         async for frame in ws:
             self._last_rx = time.monotonic()
-            if self.store.stale and self.connected:
-                self.store.stale = False
+            if self.sink.stale and self.connected:
+                self.sink.stale = False
                 self._emit("live")
             outcome = self.handle(frame)
             if outcome == "resync":
@@ -187,11 +186,11 @@ class FeedClient:
         return None
 
     def handle(self, frame: str | bytes) -> str | None:
-        """Take one frame into the store; say "resync" or "eof" when that must follow.
+        """Take one frame into the sink; say "resync" or "eof" when that must follow.
 
         Decoding validates; merging only appends quotes to the pending batch.
         """
-        store, stats = self.store, self.stats
+        sink, stats = self.sink, self.stats
         stats.messages += 1
         try:
             msg = self.decoder.decode(frame)
@@ -214,30 +213,30 @@ class FeedClient:
         if isinstance(msg, protocol.Quotes):
             if self._merged >= MAX_PENDING_QUOTES:
                 self._flush()
-            store.merge(msg.quotes, msg.ts)
+            sink.merge(msg.quotes, msg.ts)
             stats.quotes += len(msg.quotes)
             self._merged += len(msg.quotes)
         elif isinstance(msg, protocol.Snapshot):
             if self._merged >= MAX_PENDING_QUOTES:
                 self._flush()
-            store.merge(msg.quotes, msg.ts)
+            sink.merge(msg.quotes, msg.ts)
             stats.quotes += len(msg.quotes)
             self._merged += len(msg.quotes)
             if msg.unknown:
-                store.unknown.update(msg.unknown[: max(0, MAX_UNKNOWN - len(store.unknown))])
-                self._told.update(store.unknown.intersection(msg.unknown))
+                sink.note_unknown(list(msg.unknown))
+                self._told.update(sink.unknown.intersection(msg.unknown))
                 self._emit("unknown", _some(msg.unknown))
             if not msg.more:
                 self._flush()
         elif isinstance(msg, protocol.FlowMsg):
-            store.set_flow(msgspec.to_builtins(msg.southbound), msgspec.to_builtins(msg.top), msg.ts)
+            sink.set_flow(msgspec.to_builtins(msg.southbound), msgspec.to_builtins(msg.top), msg.ts)
             self.after_flow()
         elif isinstance(msg, protocol.FlowHistory):
-            store.set_flow_history(msgspec.to_builtins(msg.days))
+            sink.set_flow_history(msgspec.to_builtins(msg.days))
         elif isinstance(msg, protocol.Status):
-            store.set_phase(msg.market, msg.phase, msg.ts)
+            sink.set_phase(msg.market, msg.phase, msg.ts)
         elif isinstance(msg, protocol.Hello):
-            store.set_trade_date(msg.trade_date)
+            sink.set_trade_date(msg.trade_date)
             self._expected = 1
         elif isinstance(msg, protocol.Error):
             self._emit("error", f"{msg.code}: {msg.message}")
@@ -249,13 +248,13 @@ class FeedClient:
 
     async def _watch_silence(self) -> None:
         """Mark quotes stale when a connected feed goes quiet in trading hours;
-        name the symbols whose quotes the store could not place (once each)."""
+        name the symbols whose quotes the sink could not place (once each)."""
         while True:
             await asyncio.sleep(min(1.0, self.stale_after / 4))
             silent = time.monotonic() - self._last_rx > self.stale_after
-            trading = not self.store.phases or any(is_trading(p) for p in self.store.phases.values())
-            if silent and trading and not self.store.stale:
-                self.store.stale = True
+            trading = not self.sink.phases or any(is_trading(p) for p in self.sink.phases.values())
+            if silent and trading and not self.sink.stale:
+                self.sink.stale = True
                 self._emit("stale", f"no data for {self.stale_after:g}s")
             self._report_unknown()
 
@@ -264,20 +263,20 @@ class FeedClient:
         self.flush()
 
     def _report_unknown(self) -> None:
-        """Quotes for symbols the store could not place were dropped: say which (once each)."""
-        if len(self.store.unknown) > len(self._told):
-            new = sorted(self.store.unknown - self._told)
+        """Quotes for symbols the sink could not place were dropped: say which (once each)."""
+        if len(self.sink.unknown) > len(self._told):
+            new = sorted(self.sink.unknown - self._told)
             self._told.update(new)
             self._emit("unknown", _some(new))
 
     def _lost(self, why: str) -> None:
         if self.connected:
             self.connected = False
-            self.store.stale = True
+            self.sink.stale = True
             self._emit("disconnected", why)
 
     def _emit(self, state: str, detail: str = "") -> None:
-        self.on_event(FeedEvent(state, self.store.clock or int(time.time() * 1000), detail))
+        self.on_event(FeedEvent(state, self.sink.clock or int(time.time() * 1000), detail))
 
 
 def _why_closed(ws: ClientConnection) -> str:

@@ -21,6 +21,7 @@ __all__ = [
     "is_hk_half_day",
     "is_hk_trading_day",
     "is_trading",
+    "market_ms",
     "phase",
     "trade_date_of",
 ]
@@ -67,6 +68,11 @@ def _hm(h: int, m: int) -> time:
 def trade_date_of(ts_ms: int) -> date:
     """Calendar date of an epoch-ms timestamp in Asia/Shanghai."""
     return datetime.fromtimestamp(ts_ms // 1000, TZ).date()
+
+
+def market_ms(day: date, t: time) -> int:
+    """A market time of day on `day` (Asia/Shanghai) as epoch ms."""
+    return int(datetime.combine(day, t, TZ).timestamp() * 1000)
 
 
 def is_hk_trading_day(d: date) -> bool:

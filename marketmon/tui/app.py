@@ -10,7 +10,6 @@ limits, limit states and premiums come from the store's frame.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import signal
@@ -26,29 +25,30 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Tab, Tabs
 
-from marketmon.alerts.engine import Alert
 from marketmon.alerts.history import AlertHistory
 from marketmon.alerts.notify import Notifier
+from marketmon.alerts.rules import Alert
 from marketmon.alerts.sinks import AlertSinks
 from marketmon.alerts.sound import Player
-from marketmon.config import paths
+from marketmon.config import paths, theme_choice
 from marketmon.config.settings import load_or_defaults
-from marketmon.engine import Engine
+from marketmon.engine import Engine, FeedChoice, open_feed
 from marketmon.feed.client import FeedEvent, FeedUnreachable
-from marketmon.store import Store
-from marketmon.tui import keys, lists, settings, themes
-from marketmon.tui.alert_log import AlertLog
-from marketmon.tui.detail import Detail
-from marketmon.tui.etf_premium import EtfPremiumPanel
-from marketmon.tui.grid import Grid
-from marketmon.tui.index_strip import IndexStrip
-from marketmon.tui.limit_board import LimitBoard
+from marketmon.store.state import Store
+from marketmon.tui import keys, lists, themes
+from marketmon.tui.commands import MarketmonCommands
+from marketmon.tui.dialogs.help import HelpScreen
 from marketmon.tui.list_edit import ListEditing
-from marketmon.tui.screens import HelpScreen, MarketmonCommands
-from marketmon.tui.southbound import SouthboundPanel
-from marketmon.tui.status_bar import StatusBar
+from marketmon.tui.panels.alert_log import AlertLog
+from marketmon.tui.panels.detail import Detail
+from marketmon.tui.panels.etf_premium import EtfPremiumPanel
+from marketmon.tui.panels.index_strip import IndexStrip
+from marketmon.tui.panels.limit_board import LimitBoard
+from marketmon.tui.panels.southbound import SouthboundPanel
+from marketmon.tui.panels.status_bar import StatusBar
+from marketmon.tui.panels.watchlist import COLUMNS, WatchlistPanel, WatchTable
 from marketmon.tui.trace import PaintTrace
-from marketmon.tui.watchlist import COLUMNS, WatchlistPanel, WatchTable
+from marketmon.tui.widgets.grid import Grid
 
 DEMO_SPEED = 20.0
 TICK_S = 0.2  # 5 Hz: smooth to the eye, cheap for the CPU; also the flush tick
@@ -110,7 +110,7 @@ class MarketmonApp(ListEditing, App[int]):
         self.engine: Engine | None = None
         self.store: Store | None = None
         self.demo_server: Any = None  # the in-process QuoteServer of the demo
-        self.source_server: Any = None  # the in-process bridge of --source (it polls the lists' symbols)
+        self.source_server: Any = None  # the in-process bridge of --source
         self.feed_state = "connecting"
         self.view: str | None = None  # the one panel shown, or None for all
         self._seen: dict[str, int] = {}  # panel id -> store.version it last showed
@@ -155,8 +155,8 @@ class MarketmonApp(ListEditing, App[int]):
         if not self._persist_theme:
             return
         try:
-            settings.save_theme(self.settings_path, name)
-        except (settings.SettingsError, OSError) as exc:
+            theme_choice.save_theme(self.settings_path, name)
+        except (theme_choice.ThemeFileError, OSError) as exc:
             self.notify(str(exc), title="Theme not saved", severity="error", timeout=10)
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
@@ -387,29 +387,15 @@ class MarketmonApp(ListEditing, App[int]):
 
     @work(exclusive=True, group="feed")
     async def _run_feed(self) -> None:
-        server = None
+        feed = None
         try:
-            url = self.url
+            feed = await open_feed(self._feed_choice())
             if self.source:
-                from marketmon.feed.bridge import start_source
-
-                symbols = self.list_symbols()
-                server = self.source_server = await start_source(
-                    self.source, symbols,
-                    on_event=lambda state, detail: self.notify(detail, title=f"{self.source}: {state}", severity="warning"),
-                    **self.source_options,
-                )  # fmt: skip
-                url = server.url
-            elif url is None:
-                from marketmon.feed.seedday import SEED_DAY
-                from marketmon.feed.server import QuoteServer
-
-                server = QuoteServer(SEED_DAY, speed=self.speed, start_at=self.demo_start, until=self.demo_until)
-                await server.start()
-                self.demo_server = server  # tests move its hold (server.hold)
-                url = server.url
+                self.source_server = feed.server  # it polls the lists' symbols (set_symbols on a list reload)
+            elif self.demo:
+                self.demo_server = feed.server  # tests move its hold (server.hold)
             self.engine = Engine(
-                url,
+                feed.url,
                 alerts=self.alert_config,
                 on_alert=self._on_alert,
                 on_feed=self._on_feed,
@@ -423,8 +409,19 @@ class MarketmonApp(ListEditing, App[int]):
             self.feed_state = "unreachable"
             self.notify(str(exc), title="Feed", severity="error", timeout=30)
         finally:
-            if server is not None:
-                await server.close()
+            if feed is not None:
+                await feed.close()
+
+    def _feed_choice(self) -> FeedChoice:
+        if self.source:
+            def on_event(state: str, detail: str) -> None:
+                self.notify(detail, title=f"{self.source}: {state}", severity="warning")
+
+            return FeedChoice(source=self.source, symbols=self.list_symbols(),
+                              source_options={"on_event": on_event, **self.source_options})  # fmt: skip
+        if self.url is not None:
+            return FeedChoice(url=self.url)
+        return FeedChoice(demo=True, speed=self.speed, start=self.demo_start, until=self.demo_until)
 
     def _on_feed(self, event: FeedEvent) -> None:
         if event.state in ("unknown", "error"):
@@ -468,27 +465,3 @@ class MarketmonApp(ListEditing, App[int]):
             self.engine.stop()
         if hasattr(self, "list_watcher"):  # not there if mounting failed
             await self.list_watcher.stop()
-
-
-def run_app(args: argparse.Namespace) -> int:
-    from marketmon.cli import config_path
-
-    if args.speed is not None and args.speed < 0:
-        from marketmon.cli import UsageError
-
-        raise UsageError("--speed must be 0 or more")
-    if getattr(args, "source", None) and args.url:
-        from marketmon.cli import UsageError
-
-        raise UsageError("--source and --url are two feeds: give one")
-    app = MarketmonApp(
-        url=args.url,
-        source=getattr(args, "source", None),
-        watchlists=args.watchlist or (),
-        speed=args.speed,
-        settings_path=config_path(getattr(args, "config", None)),
-        handle_signals=True,
-    )
-    app.run()
-    return app.return_code or 0
-

@@ -12,29 +12,47 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from marketmon.alerts.engine import RuleSet
+from textual.widget import Widget
+
+from marketmon.alerts.rules import AlertConfig, RuleSet
+from marketmon.alerts.sinks import AlertSinks
 from marketmon.config import editing
+from marketmon.config.settings import Settings
 from marketmon.config.watcher import WatchlistWatcher
 from marketmon.config.watchlists import Watchlist, WatchlistError
-from marketmon.tui.editor import AskText, ChooseList, Confirm, Instrument, SymbolSearch, Thresholds
-from marketmon.tui.watchlist import WatchTable
-
-if TYPE_CHECKING:
-    from marketmon.tui.app import MarketmonApp
+from marketmon.engine import Engine
+from marketmon.store.state import Store
+from marketmon.tui.dialogs.prompts import AskText, ChooseList, Confirm
+from marketmon.tui.dialogs.symbol_search import Instrument, SymbolSearch
+from marketmon.tui.dialogs.thresholds import Thresholds
+from marketmon.tui.panels.watchlist import WatchlistPanel, WatchTable
 
 T = TypeVar("T")
 
 
 class ListEditing:
-    """The editing actions of MarketmonApp (a mixin: `self` is the app)."""
+    """The editing actions of MarketmonApp (a mixin: `self` is the app).
+
+    The app's parts these actions use are declared here, so this module needs
+    nothing from `app.py` (which imports it); the rest is Textual's `App`.
+    """
 
     list_watcher: WatchlistWatcher
+    lists: list[Watchlist]
+    watchlists: WatchlistPanel
+    settings: Settings
+    alert_config: AlertConfig
+    engine: Engine | None
+    store: Store | None
+    source_server: Any
+    sinks: AlertSinks
+    _main: Widget
 
     # live reload ------------------------------------------------------------------
 
-    def start_list_watcher(self: MarketmonApp, failed: list[WatchlistError]) -> None:
+    def start_list_watcher(self, failed: list[WatchlistError]) -> None:
         """Watch every list file, the ones that failed to load too (fixed, they appear)."""
         self.list_watcher = WatchlistWatcher(on_change=self._list_reloaded, on_error=self._list_error,
                                              base=self.settings.rules)  # fmt: skip
@@ -45,7 +63,7 @@ class ListEditing:
                 pass  # already reported at start-up
         self.list_watcher.start()
 
-    def _list_reloaded(self: MarketmonApp, wl: Watchlist) -> None:
+    def _list_reloaded(self, wl: Watchlist) -> None:
         for i, known in enumerate(self.lists):
             if known.path == wl.path:
                 self.lists[i] = wl
@@ -56,14 +74,14 @@ class ListEditing:
             self.run_worker(self.watchlists.add_list(wl), group="lists")
         self._rules_changed()
 
-    def _list_error(self: MarketmonApp, error: WatchlistError) -> None:
+    def _list_error(self, error: WatchlistError) -> None:
         self.notify(str(error), title="Watchlist not reloaded: the last good version stays", severity="error",
                     timeout=15)  # fmt: skip
 
-    def list_symbols(self: MarketmonApp) -> list[str]:
+    def list_symbols(self) -> list[str]:
         return sorted({s for wl in self.lists for s in wl.symbols})
 
-    def _rules_changed(self: MarketmonApp) -> None:
+    def _rules_changed(self) -> None:
         """Thresholds and symbols come from the lists: the engine, the sound and a
         bridged source (which polls only the lists' symbols) follow at once."""
         self.alert_config = self.settings.alert_config(self.lists)
@@ -75,7 +93,7 @@ class ListEditing:
 
     # what is being edited ------------------------------------------------------
 
-    def _list_table(self: MarketmonApp) -> WatchTable | None:
+    def _list_table(self) -> WatchTable | None:
         """The list on screen, if it is one that can be edited."""
         if self.screen is not self._main:
             return None  # a dialog is open
@@ -87,16 +105,16 @@ class ListEditing:
             return None
         return table
 
-    def _selected_in(self: MarketmonApp, table: WatchTable) -> str | None:
+    def _selected_in(self, table: WatchTable) -> str | None:
         symbol = table.selected_symbol
         if symbol is None:
             self.notify(f"{table.title} is empty: + adds a symbol", title="Watchlist", timeout=4)
         return symbol
 
-    def _list_of(self: MarketmonApp, table: WatchTable) -> Watchlist:
+    def _list_of(self, table: WatchTable) -> Watchlist:
         return next(wl for wl in self.lists if wl.path == table.path)
 
-    def _editable(self: MarketmonApp, table: WatchTable) -> Path:
+    def _editable(self, table: WatchTable) -> Path:
         """The file to write: a bundled example becomes the user's own copy first."""
         path = table.path
         assert path is not None
@@ -107,7 +125,7 @@ class ListEditing:
         self.notify(f"{table.title} is a bundled example: your edits go to {copy}", title="Watchlist", timeout=8)
         return copy
 
-    def _repoint(self: MarketmonApp, old: Path, new: Path) -> Watchlist:
+    def _repoint(self, old: Path, new: Path) -> Watchlist:
         """A list's file is now `new` (a user copy, a renamed file)."""
         self.list_watcher.remove(old)
         wl = self.list_watcher.add(new)
@@ -115,7 +133,7 @@ class ListEditing:
         self.watchlists.update_list(wl, old_path=old)
         return wl
 
-    def _edit(self: MarketmonApp, change: Callable[[], T], done: Callable[[T], str] | None = None) -> T | None:
+    def _edit(self, change: Callable[[], T], done: Callable[[T], str] | None = None) -> T | None:
         """Run one file edit; the user hears of success or of what went wrong."""
         try:
             result = change()
@@ -130,7 +148,7 @@ class ListEditing:
             self.notify(done(result), timeout=3)
         return result
 
-    def _instruments(self: MarketmonApp) -> list[Instrument]:
+    def _instruments(self) -> list[Instrument]:
         if self.store is None:
             return []
         rows = self.store.frame.select("symbol", "name").sort("symbol").iter_rows()
@@ -138,7 +156,7 @@ class ListEditing:
 
     # the actions -------------------------------------------------------------------
 
-    def action_add_symbol(self: MarketmonApp) -> None:
+    def action_add_symbol(self) -> None:
         table = self._list_table()
         if table is None:
             return
@@ -153,7 +171,7 @@ class ListEditing:
 
         self.push_screen(SymbolSearch(f"Add to {table.title}", self._instruments()), add)
 
-    def action_remove_symbol(self: MarketmonApp) -> None:
+    def action_remove_symbol(self) -> None:
         table = self._list_table()
         symbol = self._selected_in(table) if table is not None else None
         if table is None or symbol is None:
@@ -161,7 +179,7 @@ class ListEditing:
         self._edit(lambda: editing.remove_symbols(self._editable(table), [symbol]),
                    lambda _: f"Removed {symbol} from {table.title} (its thresholds stay in the file)")  # fmt: skip
 
-    def action_move_symbol(self: MarketmonApp, step: int) -> None:
+    def action_move_symbol(self, step: int) -> None:
         """Reorder: the selected symbol one place up (-1) or down (+1) in the list."""
         table = self._list_table()
         symbol = self._selected_in(table) if table is not None else None
@@ -174,7 +192,7 @@ class ListEditing:
         if 0 <= index < len(table.symbols):
             self._edit(lambda: editing.move_symbol(self._editable(table), symbol, index))
 
-    def action_move_to_list(self: MarketmonApp) -> None:
+    def action_move_to_list(self) -> None:
         table = self._list_table()
         symbol = self._selected_in(table) if table is not None else None
         if table is None or symbol is None:
@@ -193,7 +211,7 @@ class ListEditing:
 
         self.push_screen(ChooseList(f"Move {symbol} to", [t.title for t in targets]), move)
 
-    def action_new_list(self: MarketmonApp) -> None:
+    def action_new_list(self) -> None:
         if self.screen is not self._main:
             return
 
@@ -211,7 +229,7 @@ class ListEditing:
 
         self.push_screen(AskText("New watchlist", placeholder="name, e.g. Robotics"), create)
 
-    def action_rename_list(self: MarketmonApp) -> None:
+    def action_rename_list(self) -> None:
         table = self._list_table()
         if table is None:
             return
@@ -226,7 +244,7 @@ class ListEditing:
 
         self.push_screen(AskText(f"Rename {table.title}", value=table.title), rename)
 
-    def action_delete_list(self: MarketmonApp) -> None:
+    def action_delete_list(self) -> None:
         table = self._list_table()
         if table is None:
             return
@@ -251,7 +269,7 @@ class ListEditing:
 
         self.push_screen(Confirm(f"Delete the list {table.title}? Its file moves to {path.parent / '.trash'}"), delete)
 
-    def action_thresholds(self: MarketmonApp) -> None:
+    def action_thresholds(self) -> None:
         table = self._list_table()
         if table is None:
             return

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from marketmon.alerts.engine import RuleSet
+from marketmon.alerts.rules import RuleSet
 from marketmon.config import paths
 from marketmon.config.watchlists import Watchlist, WatchlistError, bundled_paths, load
 

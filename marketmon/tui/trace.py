@@ -15,7 +15,7 @@ from typing import IO
 
 from textual.app import App
 
-from marketmon.store import Store
+from marketmon.store.state import Store
 
 
 class PaintTrace:

@@ -4,13 +4,14 @@ and a wait until the screen has caught up with the held market."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 
-from marketmon.cli import market_time
-from marketmon.feed.seedday import TRADE_DATE
+from marketmon.market.sessions import market_ms
+from marketmon.serve.demo_day import TRADE_DATE
 from marketmon.tui.app import MarketmonApp
 
 DATA = Path(__file__).parent / "data"
@@ -29,7 +30,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def at(hhmm: str) -> int:
-    return market_time(hhmm, TRADE_DATE)
+    return market_ms(dt.date.fromisoformat(TRADE_DATE), dt.time.fromisoformat(hhmm))
 
 
 def demo_app(

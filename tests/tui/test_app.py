@@ -9,12 +9,12 @@ from rich.text import Text
 
 from marketmon.alerts.history import AlertHistory
 from marketmon.config import paths
-from marketmon.feed.script import Event, ListScript
-from marketmon.feed.server import QuoteServer
+from marketmon.serve.script import Event, ListScript
+from marketmon.serve.server import QuoteServer
 from marketmon.tui.app import MarketmonApp
-from marketmon.tui.detail import Detail
-from marketmon.tui.index_strip import IndexStrip
-from marketmon.tui.watchlist import WatchTable
+from marketmon.tui.panels.detail import Detail
+from marketmon.tui.panels.index_strip import IndexStrip
+from marketmon.tui.panels.watchlist import WatchTable
 
 from .conftest import DATA, demo_app, ready, settle
 

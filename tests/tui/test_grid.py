@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import App, ComposeResult
 
-from marketmon.tui.grid import Grid
+from marketmon.tui.widgets.grid import Grid
 
 
 class GridApp(App):

@@ -6,9 +6,9 @@ import pytest
 
 from marketmon.tui import keys
 from marketmon.tui.app import MarketmonApp
-from marketmon.tui.detail import Detail
-from marketmon.tui.screens import HelpScreen
-from marketmon.tui.watchlist import WatchTable
+from marketmon.tui.dialogs.help import HelpScreen
+from marketmon.tui.panels.detail import Detail
+from marketmon.tui.panels.watchlist import WatchTable
 
 from .conftest import demo_app, ready
 
@@ -213,7 +213,7 @@ async def test_command_palette_runs_actions(home):
 @pytest.mark.parametrize("title", ["Help", "Quit", "Filter", "Sort", "Reverse", "Next theme", "Next panel",
                                    "Next watchlist", "Previous watchlist"])  # fmt: skip
 async def test_every_action_is_in_the_palette(home, title):
-    from marketmon.tui.screens import MarketmonCommands
+    from marketmon.tui.commands import MarketmonCommands
 
     app = demo_app()
     async with app.run_test(size=SIZE) as pilot:

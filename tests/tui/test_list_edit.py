@@ -17,9 +17,11 @@ from hypothesis import strategies as st
 
 from marketmon.config import paths
 from marketmon.config.watchlists import bundled_paths
-from marketmon.feed.seedday import INSTRUMENTS
+from marketmon.serve.demo_day import INSTRUMENTS
 from marketmon.tui.app import MarketmonApp
-from marketmon.tui.editor import AskText, ChooseList, Instrument, SymbolSearch, Thresholds, parse_rule, search, show_rule
+from marketmon.tui.dialogs.prompts import AskText, ChooseList
+from marketmon.tui.dialogs.symbol_search import Instrument, SymbolSearch, search
+from marketmon.tui.dialogs.thresholds import Thresholds, parse_rule, show_rule
 
 from .conftest import at, demo_app, ready
 

@@ -19,18 +19,18 @@ from textual.color import Color
 from textual.theme import Theme
 from textual.widget import Widget
 
-from marketmon.alerts.engine import Alert
 from marketmon.alerts.history import AlertHistory
+from marketmon.alerts.rules import Alert
 from marketmon.engine import Engine
 from marketmon.feed.protocol import Quote
-from marketmon.feed.seedday import SEED_DAY, step_of, ts_of
-from marketmon.feed.server import QuoteServer
-from marketmon.store import Store
-from marketmon.tui.alert_log import AlertLog
-from marketmon.tui.etf_premium import EtfPremiumPanel
-from marketmon.tui.limit_board import LimitBoard
-from marketmon.tui.live_table import LiveTable
-from marketmon.tui.southbound import SouthboundPanel
+from marketmon.serve.demo_day import SEED_DAY, step_of, ts_of
+from marketmon.serve.server import QuoteServer
+from marketmon.store.state import Store
+from marketmon.tui.panels.alert_log import AlertLog
+from marketmon.tui.panels.etf_premium import EtfPremiumPanel
+from marketmon.tui.panels.limit_board import LimitBoard
+from marketmon.tui.panels.southbound import SouthboundPanel
+from marketmon.tui.widgets.live_table import LiveTable
 
 TUI = Path(__file__).parents[2] / "marketmon" / "tui"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from marketmon.tui.app import MarketmonApp
 
 from ..conftest import wait_for
-from ..test_bridge import FakeSource
+from ..serve.test_bridge import FakeSource
 
 SOURCES = Path(__file__).parent.parent / "data" / "sources"
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from marketmon.feed.script import Event, ListScript
-from marketmon.feed.server import QuoteServer
+from marketmon.serve.script import Event, ListScript
+from marketmon.serve.server import QuoteServer
 
 from ..faultkit import record
 from .conftest import demo_app, ready
@@ -188,7 +188,7 @@ def crashing_tick(self):  # an injected bug: the refresh tick raises after a few
     return tick(self)
 
 tui.MarketmonApp._tick = crashing_tick
-from marketmon.cli import main
+from marketmon.cli.main import main
 sys.argv = ["marketmon"]
 sys.exit(main())
 """

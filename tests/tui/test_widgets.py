@@ -8,10 +8,11 @@ from pathlib import Path
 from textual.app import App, ComposeResult
 
 from marketmon.feed.protocol import Quote
-from marketmon.store import Bar, Store
-from marketmon.tui import chart, themes
-from marketmon.tui.status_bar import StatusBar
-from marketmon.tui.watchlist import WatchTable
+from marketmon.store.state import Bar, Store
+from marketmon.tui import themes
+from marketmon.tui.panels.status_bar import StatusBar
+from marketmon.tui.panels.watchlist import WatchTable
+from marketmon.tui.widgets import chart
 
 TCSS = Path(__file__).parents[2] / "marketmon" / "tui" / "app.tcss"
 T0 = 1757640600000  # 2025-09-12 09:30 Asia/Shanghai

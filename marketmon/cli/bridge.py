@@ -1,0 +1,54 @@
+"""`marketmon bridge SOURCE`: poll a public quote source and serve it over the
+protocol, so the screen, `watch` and a desk gateway work on live data."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from marketmon.cli.exit_codes import UsageError
+from marketmon.cli.options import (
+    add_server_options, cannot_listen, run_until_signal, server_options, symbols_from, watchlist_symbols,
+)  # fmt: skip
+
+# = marketmon.serve.sources.SOURCE_NAMES, not imported: --help stays light (tests/cli/test_startup.py)
+SOURCE_NAMES = ("sina", "tencent", "eastmoney")
+MIN_INTERVAL = 1.0  # public sources rate-limit; faster than this only gets a bridge blocked
+
+
+def add_parser(sub: Any) -> None:
+    bridge = sub.add_parser("bridge", help="serve live quotes polled from a public source")
+    bridge.add_argument("source", choices=SOURCE_NAMES)
+    what = bridge.add_mutually_exclusive_group(required=True)
+    what.add_argument("--symbols", help="comma-separated symbols")
+    what.add_argument("--watchlist", metavar="FILE")
+    bridge.add_argument("--interval", type=float, default=3.0, help="seconds between polls (default 3)")
+    bridge.add_argument("--base-url", help="the source's base URL (default: its public host)")
+    add_server_options(bridge)
+
+
+def run(args: argparse.Namespace) -> int:
+    from marketmon.engine import FeedChoice, open_feed
+
+    symbols = watchlist_symbols(args.watchlist) if args.watchlist else symbols_from(args.symbols)
+    if args.interval < MIN_INTERVAL:
+        raise UsageError(f"--interval must be at least {MIN_INTERVAL:g} s: public sources block fast pollers")
+    listen = server_options(args)
+
+    def event(state: str, detail: str) -> None:
+        print(f"marketmon: {args.source}: {state}: {detail}", file=sys.stderr, flush=True)
+
+    choice = FeedChoice(source=args.source, symbols=symbols, source_options={
+        "interval": args.interval, "base_url": args.base_url, "on_event": event,
+    })  # fmt: skip
+
+    async def start() -> Any:
+        try:
+            feed = await open_feed(choice, **listen)
+        except OSError as exc:
+            raise cannot_listen(args, exc) from None
+        print(f"bridging {args.source} ({len(symbols)} symbols, every {args.interval:g}s) on {feed.url}", flush=True)
+        return feed
+
+    return run_until_signal(start)

@@ -1,0 +1,232 @@
+"""`marketmon watch`: the engine with no screen (PROTOCOL section 3).
+
+Alerts and feed events as they happen, then a closing table (or JSON lines).
+The engine is imported when the command runs, not when the parser is built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import signal
+import sys
+import time
+from typing import TYPE_CHECKING, Any, TextIO
+
+from marketmon.cli.exit_codes import EXIT_OK, EXIT_UNREACHABLE, UsageError
+from marketmon.cli.options import symbols_from
+from marketmon.feed.safe_text import printable as _safe
+
+if TYPE_CHECKING:
+    from marketmon.alerts.rules import Alert, AlertConfig
+    from marketmon.alerts.sinks import AlertSinks
+    from marketmon.config.settings import Settings
+    from marketmon.engine import Engine
+    from marketmon.feed.client import FeedEvent
+    from marketmon.store.state import Store
+
+QUOTE_KEYS = (
+    "symbol", "name", "last", "prev_close", "open", "high", "low", "change", "pct", "volume",
+    "turnover", "limit_up", "limit_down", "limit_state", "iopv", "premium_pct",
+)  # fmt: skip
+_FEED_STATES = {"connected", "disconnected", "reconnecting", "resync", "eof"}
+
+
+def add_parser(sub: Any) -> None:
+    watch = sub.add_parser("watch", help="headless: print alerts and a closing table")
+    feed = watch.add_mutually_exclusive_group(required=True)
+    feed.add_argument("--url")
+    feed.add_argument("--demo", action="store_true", help="play the bundled seed day over loopback")
+    what = watch.add_mutually_exclusive_group(required=True)
+    what.add_argument("--symbols", help="comma-separated symbols")
+    what.add_argument("--watchlist", metavar="FILE")
+    what.add_argument("--all", action="store_true", help="every instrument the feed has")
+    watch.add_argument("--json", action="store_true", help="JSON lines on stdout")
+    watch.add_argument("--speed", type=float, default=1.0, help="demo speed: 1 real time, 0 as fast as possible")
+    watch.add_argument("--duration", type=float, help="stop after this many seconds")
+    watch.add_argument("--config", metavar="FILE")
+    watch.add_argument("--history", nargs="?", const="", metavar="FILE",
+                       help="append alerts to the history (default file: alerts.jsonl in the data folder)")  # fmt: skip
+    watch.add_argument("--sound", action="store_true", help="play alert sounds ([sound] settings)")
+    watch.add_argument("--notify", action="store_true", help="desktop notifications for alerts")
+
+
+def run(args: argparse.Namespace) -> int:
+    from marketmon.feed.client import FeedUnreachable
+
+    settings = _settings(args)
+    symbols, alerts = _selection(args, settings)
+    out = Output(sys.stdout, as_json=args.json)
+    try:
+        return asyncio.run(_watch(args, symbols, alerts, out, _sinks(args, settings, alerts)))
+    except FeedUnreachable as exc:
+        print(f"marketmon: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """The settings file's rules and sound; a bad file is bad input here (exit 2)."""
+    from marketmon.config.settings import SettingsError, load_settings
+
+    try:
+        return load_settings(getattr(args, "config", None))
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _sinks(args: argparse.Namespace, settings: Settings, alerts: AlertConfig) -> AlertSinks:
+    """History, sound and notification only when asked: a script's watch stays silent."""
+    from marketmon.alerts.history import AlertHistory
+    from marketmon.alerts.notify import Notifier
+    from marketmon.alerts.sinks import AlertSinks
+    from marketmon.alerts.sound import Player
+    from marketmon.config import paths
+
+    history = None
+    if getattr(args, "history", None) is not None:
+        history = AlertHistory(args.history or paths.alert_history_file())
+    player = Player(settings.sound, bell=lambda: print("\a", end="", file=sys.stderr, flush=True)) if args.sound else None
+    return AlertSinks(
+        history=history, player=player, notifier=Notifier(enabled=True) if args.notify else None,
+        rules=alerts.for_symbol, on_error=lambda message: print(f"marketmon: {message}", file=sys.stderr),
+    )  # fmt: skip
+
+
+def _selection(args: argparse.Namespace, settings: Settings) -> tuple[list[str] | None, AlertConfig]:
+    from marketmon.config.watchlists import WatchlistError
+    from marketmon.config.watchlists import load as load_watchlist
+
+    alerts = settings.alert_config()
+    if args.all:
+        return None, alerts
+    if args.symbols:
+        return symbols_from(args.symbols), alerts
+    try:
+        wl = load_watchlist(args.watchlist, base=settings.rules)
+    except WatchlistError as exc:
+        raise UsageError(str(exc)) from None
+    alerts.default = wl.defaults
+    alerts.per_symbol = dict(wl.overrides)
+    return wl.symbols, alerts
+
+
+async def _watch(
+    args: argparse.Namespace, symbols: list[str] | None, alerts: AlertConfig, out: Output, sinks: AlertSinks
+) -> int:
+    from marketmon.engine import Engine, FeedChoice, open_feed
+
+    feed = await open_feed(FeedChoice(url=args.url) if args.url else FeedChoice(demo=True, speed=args.speed))
+
+    def on_alert(alert: Alert) -> None:
+        out.alert(alert)
+        sinks(alert)
+
+    engine = Engine(feed.url, symbols=symbols, alerts=alerts, on_alert=on_alert, on_feed=out.feed)
+    if sinks.player is not None:
+        sinks.player.phases = lambda: engine.store.phases
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGINT, engine.stop)
+    started = time.monotonic()
+    try:
+        if args.duration is not None:
+            try:
+                await asyncio.wait_for(engine.run(), args.duration)
+            except TimeoutError:
+                pass
+        else:
+            await engine.run()
+    finally:
+        await feed.close()
+        sinks.wait()
+    out.closing(engine, symbols, time.monotonic() - started)
+    return EXIT_OK
+
+
+class Output:
+    """Alerts and feed events as they happen; the closing table at the end."""
+
+    def __init__(self, stream: TextIO, *, as_json: bool) -> None:
+        import msgspec
+
+        self.stream, self.as_json = stream, as_json
+        self._encode = msgspec.json.Encoder().encode
+
+    def _line(self, obj: dict[str, Any]) -> None:
+        self.stream.write(self._encode(obj).decode() + "\n")
+
+    def alert(self, alert: Alert) -> None:
+        if self.as_json:
+            self._line(alert.to_event())
+        else:
+            self.stream.write(f"{_clock(alert.ts)}  {alert.symbol:<10} {alert.rule:<18} {_safe(alert.message)}\n")
+        self.stream.flush()
+
+    def feed(self, event: FeedEvent) -> None:
+        if event.state not in _FEED_STATES:
+            if not self.as_json and event.detail:
+                print(f"marketmon: feed {event.state}: {_safe(event.detail)}", file=sys.stderr)
+            return
+        if self.as_json:
+            self._line({"event": "feed", "state": event.state, "ts": event.ts})
+        else:
+            self.stream.write(f"{_clock(event.ts)}  feed {event.state} {_safe(event.detail)}\n")
+
+    def closing(self, engine: Engine, symbols: list[str] | None, elapsed: float) -> None:
+        store = engine.store
+        rows = closing_rows(store, symbols)
+        stats = engine.client.stats
+        flow = store.flow.latest or {"southbound": {}, "top": []}
+        end = {
+            "event": "end", "quotes": len(rows), "messages": stats.messages,
+            "bad_messages": stats.bad_messages, "reconnects": stats.reconnects,
+        }  # fmt: skip
+        if self.as_json:
+            for row in rows:
+                self._line({"event": "quote", **row})
+            self._line({"event": "flow", "southbound": flow["southbound"], "top": flow["top"]})
+            self._line(end)
+        else:
+            self._table(rows, store)
+            self.stream.write(
+                f"{len(rows)} instruments, {stats.messages} messages ({stats.bad_messages} bad), "
+                f"{stats.reconnects} reconnects, {elapsed:.1f}s\n"
+            )
+        self.stream.flush()
+
+    def _table(self, rows: list[dict[str, Any]], store: Store) -> None:
+        w = self.stream.write
+        w(f"\n{'symbol':<10} {'name':<20} {'last':>10} {'pct':>8} {'turnover':>14} {'limit':>6}\n")
+        for r in rows:
+            pct = "" if r["pct"] is None else f"{r['pct']:+.2f}%"
+            last = "" if r["last"] is None else f"{r['last']:.3f}".rstrip("0").rstrip(".")
+            turnover = "" if r["turnover"] is None else f"{r['turnover']:,.0f}"
+            name = _safe(r["name"] or "")[:20]
+            w(f"{r['symbol']:<10} {name:<20} {last:>10} {pct:>8} {turnover:>14} {r['limit_state'] or '':>6}\n")
+        total = store.a_share_turnover()
+        if total is not None:
+            w(f"A-share turnover: {total / 1e12:.2f} trillion CNY\n")
+
+
+def closing_rows(store: Store, symbols: list[str] | None) -> list[dict[str, Any]]:
+    frame = store.frame
+    out = []
+    for row in frame.iter_rows(named=True):
+        if symbols is not None and row["symbol"] not in symbols:
+            continue
+        item = {k: _clean(row[k]) for k in QUOTE_KEYS}
+        item["pct"] = None if item["pct"] is None else round(item["pct"], 4)
+        item["premium_pct"] = None if item["premium_pct"] is None else round(item["premium_pct"], 4)
+        item["stale"] = store.stale
+        out.append(item)
+    return out
+
+
+def _clean(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _clock(ts: int) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(ts / 1000 + 8 * 3600))

@@ -1,0 +1,184 @@
+"""East Money push2 JSON: `clist` / `ulist.np` lists and `stock/get` (UTF-8).
+
+List answers (`clist/get`, and `ulist.np/get?secids=...` which the poller
+uses for a watchlist) hold `data.diff`, a list (or an object keyed "0", "1",
+... without `np=1`) of items: f1 decimal places, f2 last, f5 volume, f6
+amount, f12 code, f13 market, f14 name, f15 high, f16 low, f17 open, f18 prev
+close, f124 quote time (epoch s), f152 decimal places (again).
+`stock/get` holds one item in `data`: f43 last, f44 high, f45 low, f46 open,
+f47 volume, f48 amount, f51/f52 limit up/down, f57 code, f58 name, f59
+decimal places, f60 prev close, f86 quote time (epoch s), f107 market,
+f19/f20 bid 1 price/size, f39/f40 ask 1 price/size. `"data": null` means an
+unknown code.
+
+Scaling: with `fltt=2` prices are decimals; without it (and with `fltt=1`,
+which the poller asks for because integers are exact) every price is an
+integer times 10**dp, where dp is the item's decimal places (f1, f59 or
+f152: 2 for stocks and indices, 3 for ETFs/LOFs and HK stocks). When an item
+carries no dp field, 3 is assumed for funds and HK, 2 otherwise. An item
+whose prices are all JSON integers is read as scaled; any decimal means fltt=2.
+
+Units: A-share volumes and book sizes are in lots (x100 shares), HK ones in
+shares; amounts are in currency units. Market ids: 1 SH, 0 SZ and BSE,
+116 HK stocks, 100 (HSI, HSCEI) and 124 (HSTECH) HK indices. `"-"` marks a
+missing value: a quote after 09:30 with neither a last price nor volume is
+an instrument that is not trading today, marked suspended.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from marketmon.market.symbols import SymbolError, classify, normalize
+from marketmon.serve.sources.base import Parsed, ParseError, Source, finish, local_time
+
+BASE_URL = "https://push2.eastmoney.com"
+BATCH_SIZE = 200  # secids per ulist request
+LIST_FIELDS = "f1,f2,f5,f6,f12,f13,f14,f15,f16,f17,f18,f124,f152"
+_JSONP = re.compile(r"^\s*[\w$.]+\s*\((.*)\)\s*;?\s*$", re.S)
+_OPEN = dt.time(9, 30)
+_HK_INDEX_SECIDS = {"HSI": "100.HSI", "HSCEI": "100.HSCEI", "HSTECH": "124.HSTECH"}
+_decoder = msgspec.json.Decoder()
+
+# (last, high, low, open, prev close, volume, amount, code, market, name, time) per layout
+_LIST = ("f2", "f15", "f16", "f17", "f18", "f5", "f6", "f12", "f13", "f14", "f124")
+_GET = ("f43", "f44", "f45", "f46", "f60", "f47", "f48", "f57", "f107", "f58", "f86")
+
+
+def code_of(symbol: str) -> str:
+    """Canonical symbol -> East Money `secid` (market.code)."""
+    inst = classify(symbol)
+    if inst.exchange == "HK":
+        return _HK_INDEX_SECIDS.get(inst.code, f"116.{inst.code}")
+    return f"{1 if inst.exchange == 'SH' else 0}.{inst.code}"
+
+
+def build_url(base: str, codes: Sequence[str]) -> str:
+    return f"{base.rstrip('/')}/api/qt/ulist.np/get?fltt=1&invt=2&fields={LIST_FIELDS}&secids={','.join(codes)}"
+
+
+def symbol_of(market: Any, code: str) -> str:
+    if market == 1:
+        return normalize(f"{code}.SH")
+    if market == 0:  # SZ and BSE share market id 0
+        try:
+            return normalize(f"{code}.SZ")
+        except SymbolError:
+            return normalize(f"{code}.BJ")
+    if market == 116 or (market in (100, 124) and code in _HK_INDEX_SECIDS):
+        return normalize(f"{code}.HK")
+    raise SymbolError(f"market id {market!r} is not one marketmon follows")
+
+
+def parse(body: bytes | str) -> Parsed:
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    m = _JSONP.match(text)  # a response saved from a browser may be JSONP-wrapped
+    try:
+        doc = _decoder.decode(m.group(1) if m else text)
+    except msgspec.DecodeError as exc:
+        raise ParseError(f"not East Money JSON: {exc}") from None
+    if not isinstance(doc, dict) or "data" not in doc:
+        raise ParseError("not an East Money push2 answer: no 'data'")
+    data = doc["data"]
+    out = Parsed()
+    if data is None:
+        return out  # stock/get for an unknown code; a list answer with no hits
+    if not isinstance(data, dict):
+        raise ParseError("East Money 'data' is not an object")
+    if "diff" in data:
+        diff = data["diff"]
+        items = list(diff.values()) if isinstance(diff, dict) else diff
+        if not isinstance(items, list):
+            raise ParseError("East Money 'data.diff' is neither a list nor an object")
+        layout = _LIST
+    else:
+        items, layout = [data], _GET
+    for item in items:
+        try:
+            if not isinstance(item, dict):
+                raise ParseError(f"item is not an object: {item!r:.60}")
+            out.quotes.append(finish(_item(item, layout)))
+        except (ParseError, SymbolError) as exc:
+            out.errors.append(str(exc))
+    return out
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _num(item: dict[str, Any], key: str) -> float | int | None:
+    v = item.get(key)
+    if v is None or v == "-" or v == "":
+        return None
+    if isinstance(v, str):
+        try:
+            v = float(v)
+        except ValueError:
+            raise ParseError(f"{key}: {v!r} is not a number") from None
+    if isinstance(v, bool) or not isinstance(v, int | float) or v != v or v in (float("inf"), float("-inf")):
+        raise ParseError(f"{key}: {v!r} is not a number")
+    return v
+
+
+def _item(item: dict[str, Any], layout: tuple[str, ...]) -> dict[str, Any]:
+    k_last, k_high, k_low, k_open, k_prev, k_vol, k_amt, k_code, k_mkt, k_name, k_time = layout
+    code = str(item.get(k_code, "")).strip()
+    if not code:
+        raise ParseError(f"item without a code ({k_code})")
+    market = item.get(k_mkt)
+    symbol = symbol_of(market, code) if market is not None else normalize(code)
+    inst = classify(symbol)
+    hk = inst.exchange == "HK"
+    dp = next((item[k] for k in ("f1", "f59", "f152") if _is_int(item.get(k)) and 0 <= item[k] <= 6), None)
+    if dp is None:
+        dp = 3 if (hk and inst.kind != "index") or inst.kind in ("etf", "fund") else 2
+    price_keys = (k_last, k_high, k_low, k_open, k_prev, "f51", "f52", "f19", "f39")
+    raw = {k: _num(item, k) for k in price_keys}
+    present = [v for v in raw.values() if v is not None]
+    scaled = bool(present) and all(_is_int(v) for v in present)
+
+    def px(key: str) -> float | None:
+        v = raw[key]
+        if v is None or v <= 0:
+            return None
+        return round(v / 10**dp, dp) if scaled else float(v)
+
+    lot = 1 if hk else 100
+    volume = _num(item, k_vol)
+    amount = _num(item, k_amt)
+    seconds = _num(item, k_time)
+    ts = int(seconds * 1000) if seconds and seconds > 0 else None
+    q: dict[str, Any] = {
+        "symbol": symbol,
+        "ts": ts,
+        "name": str(item[k_name]) if item.get(k_name) not in (None, "-") else None,
+        "last": px(k_last),
+        "high": px(k_high),
+        "low": px(k_low),
+        "open": px(k_open),
+        "prev_close": px(k_prev),
+        "volume": round(volume * lot) if volume is not None and volume >= 0 else None,
+        "turnover": float(amount) if amount is not None else None,
+    }
+    if layout is _GET:
+        q["limit_up"], q["limit_down"] = px("f51"), px("f52")
+        if inst.kind != "index":
+            for side, kp, ks in (("bid", "f19", "f20"), ("ask", "f39", "f40")):
+                q[side] = px(kp)
+                size = _num(item, ks)
+                q[f"{side}_size"] = round(size * lot) if q[side] and size and size > 0 else 0
+    clock = local_time(ts) if ts is not None else None
+    if inst.kind != "index" and clock is not None and q["last"] is None and not q["volume"]:
+        q["suspended"] = clock >= _OPEN
+    elif inst.kind != "index" and q["last"] is not None:
+        q["suspended"] = False
+    return q
+
+
+SOURCE = Source("eastmoney", BASE_URL, BATCH_SIZE, code_of, build_url, parse)

@@ -1,0 +1,235 @@
+"""Poll a public quote source and publish what changed to a QuoteServer.
+
+HTTP is the standard library's urllib, run in worker threads
+(`asyncio.to_thread`) so the event loop keeps serving clients while a slow
+source answers. Symbols go in batches of the source's size, a few batches at
+a time. Each poll is diffed against the state so far: the first poll
+publishes full quotes (every client's snapshot), later ones only the fields
+that changed, and nothing at all for an instrument that did not move.
+
+Errors back off exponentially with jitter, so a fleet of bridges does not
+retry in lockstep; HTTP 429 and 503 wait as long as `Retry-After` asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from http.client import HTTPException
+from typing import TYPE_CHECKING, Any
+
+from marketmon import __version__
+from marketmon.market.sessions import phase, trade_date_of
+from marketmon.serve.sources.base import Parsed, ParseError, Source
+
+if TYPE_CHECKING:
+    from marketmon.serve.server import QuoteServer
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL = 3.0
+MAX_BODY = 32 * 1024 * 1024  # a whole-market answer is a few MB; more is not a quote answer
+USER_AGENT = f"Mozilla/5.0 (compatible; marketmon/{__version__})"
+
+
+class FetchError(RuntimeError):
+    """A request that failed; `retry_after` (seconds) when the source said how long to wait."""
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status, self.retry_after = status, retry_after
+
+
+def retry_after(value: str | None, cap: float = 600.0) -> float | None:
+    """`Retry-After` as seconds: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), cap)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(when.timestamp() - time.time(), cap))
+
+
+def fetch(url: str, headers: dict[str, str], timeout: float) -> bytes:
+    """GET `url` (blocking: run it in a thread). Gzip is asked for and undone here."""
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 (http/https URLs only)
+            body = resp.read(MAX_BODY + 1)
+            gzipped = resp.headers.get("Content-Encoding", "").lower() == "gzip"
+    except urllib.error.HTTPError as exc:
+        raise FetchError(f"HTTP {exc.code} from {url[:80]}", status=exc.code,
+                         retry_after=retry_after(exc.headers.get("Retry-After"))) from None  # fmt: skip
+    except (urllib.error.URLError, HTTPException, OSError, ValueError) as exc:
+        raise FetchError(f"{type(exc).__name__}: {exc} ({url[:80]})") from None
+    if len(body) > MAX_BODY:
+        raise FetchError(f"answer over {MAX_BODY} bytes from {url[:80]}")
+    if gzipped:
+        try:
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            body = inflater.decompress(body, MAX_BODY)  # bounded: no gzip bomb
+        except zlib.error as exc:
+            raise FetchError(f"bad gzip from {url[:80]}: {exc}") from None
+    return body
+
+
+def diff(state: dict[str, dict[str, Any]], quotes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge `quotes` into `state`; return each new symbol in full and each known
+    one as symbol + ts + the fields that changed (nothing if none did)."""
+    changed = []
+    for q in quotes:
+        old = state.get(q["symbol"])
+        if old is None:
+            state[q["symbol"]] = dict(q)
+            changed.append(dict(q))
+            continue
+        delta = {k: v for k, v in q.items() if k not in ("symbol", "ts") and old.get(k) != v}
+        if delta:
+            old.update(q)
+            changed.append({"symbol": q["symbol"], "ts": q.get("ts", old.get("ts")), **delta})
+    return changed
+
+
+@dataclass
+class PollStats:
+    polls: int = 0
+    requests: int = 0
+    errors: int = 0
+    bad_lines: int = 0
+    quotes_sent: int = 0
+
+
+class Poller:
+    def __init__(
+        self,
+        source: Source,
+        symbols: Sequence[str],
+        server: QuoteServer,
+        *,
+        base_url: str | None = None,
+        interval: float = DEFAULT_INTERVAL,
+        timeout: float = 10.0,
+        concurrency: int = 4,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 60.0,
+        on_event: Callable[[str, str], None] = lambda state, detail: None,
+    ) -> None:
+        self.source, self.server = source, server
+        self.base_url = base_url or source.base_url
+        self.set_symbols(symbols)
+        self.interval, self.timeout = interval, timeout
+        self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
+        self.on_event = on_event
+        self.state: dict[str, dict[str, Any]] = {}
+        self.stats = PollStats()
+        self._gate = asyncio.Semaphore(concurrency)
+
+    def set_symbols(self, symbols: Sequence[str]) -> None:
+        """Poll these from the next round on (a watchlist edited while running)."""
+        self.symbols = list(dict.fromkeys(symbols))
+        self._wanted = set(self.symbols)
+        self.codes = [self.source.code_of(s) for s in self.symbols]
+        self._markets = sorted({"HK" if s.endswith(".HK") else "CN" for s in self.symbols})
+
+    def urls(self) -> list[str]:
+        n = self.source.batch_size
+        return [self.source.build_url(self.base_url, self.codes[i : i + n]) for i in range(0, len(self.codes), n)]
+
+    async def run(self) -> None:
+        """Poll forever (until cancelled), backing off while the source fails."""
+        loop = asyncio.get_running_loop()
+        failures = 0
+        while True:
+            started = loop.time()
+            try:
+                await self.poll_once()
+                failures = 0
+                delay = self.interval - (loop.time() - started)
+            except FetchError as exc:
+                failures += 1
+                self.stats.errors += 1
+                if exc.retry_after is not None:
+                    delay = exc.retry_after * (1 + random.random() / 10)  # never sooner than asked
+                else:
+                    delay = min(self.backoff_max, self.backoff_initial * 2 ** (failures - 1))
+                    delay *= 0.5 + random.random() / 2
+                self.on_event("error", f"{exc}; retrying in {delay:.2f}s")
+                log.warning("%s: %s; retrying in %.1fs", self.source.name, exc, delay)
+            await asyncio.sleep(max(0.0, delay))
+
+    async def poll_once(self) -> list[dict[str, Any]]:
+        """One round over every batch; publishes and returns the changed quotes.
+
+        Batches that answered are published even when another failed; the
+        failure is raised afterwards so that `run` backs off.
+        """
+        self.stats.polls += 1
+        results = await asyncio.gather(*(self._batch(u) for u in self.urls()), return_exceptions=True)
+        failure: BaseException | None = None
+        quotes: list[dict[str, Any]] = []
+        unknown: set[str] = set()
+        seen: set[str] = set()
+        clean = True
+        for result in results:
+            if isinstance(result, BaseException):
+                failure = failure or result
+                clean = False
+                continue
+            for line in result.errors:
+                log.info("%s: skipped %s", self.source.name, line)
+            self.stats.bad_lines += len(result.errors)
+            clean = clean and not result.errors
+            # Only what was asked for: a source may answer more (an index it adds, a stale line).
+            mine = [q for q in result.quotes if q["symbol"] in self._wanted]
+            quotes.extend(mine)
+            unknown.update(s for s in result.unknown if s in self._wanted)
+            seen.update(q["symbol"] for q in mine)
+        if clean:  # a code left out of a clean answer is one the source does not know
+            unknown |= set(self.symbols) - seen
+        await self._publish(quotes, unknown)
+        if failure is not None:
+            if isinstance(failure, FetchError):
+                raise failure
+            raise FetchError(f"{type(failure).__name__}: {failure}")
+        return quotes
+
+    async def _batch(self, url: str) -> Parsed:
+        async with self._gate:
+            self.stats.requests += 1
+            body = await asyncio.to_thread(fetch, url, self.source.headers, self.timeout)
+        try:
+            return self.source.parse(body)
+        except ParseError as exc:  # an error page, a captcha, a truncated answer
+            raise FetchError(f"unreadable answer from {self.source.name}: {exc}") from None
+
+    async def _publish(self, quotes: list[dict[str, Any]], unknown: set[str]) -> None:
+        now = int(time.time() * 1000)
+        server = self.server
+        server.trade_date = trade_date_of(now).isoformat()  # the hello of a bridge running overnight
+        new_unknown = unknown - server.unknown
+        server.unknown = (server.unknown | unknown) - {q["symbol"] for q in quotes}
+        if new_unknown:
+            self.on_event("unknown", ", ".join(sorted(new_unknown)))
+        for market in self._markets:
+            now_phase = phase(market, now)
+            if server.status.get(market, {}).get("phase") != now_phase:
+                await server.publish({"type": "status", "ts": now, "market": market, "phase": now_phase})
+        for q in quotes:
+            q.setdefault("ts", now)
+        changed = diff(self.state, quotes)
+        if changed:
+            ts = max(q["ts"] for q in changed)
+            await server.publish({"type": "quotes", "ts": ts, "quotes": changed})
+            self.stats.quotes_sent += len(changed)

@@ -1,0 +1,149 @@
+"""Tencent `qt.gtimg.cn`: `v_<code>="f0~f1~...";` lines, GBK.
+
+Fields (`~`-separated): 0 market (1 SH, 51 SZ, 62 BJ, 100 HK), 1 name,
+2 code, 3 last, 4 prev close, 5 open, 6 volume, 9/10 bid 1 (price, size),
+19/20 ask 1 (price, size), 30 time, 33 high, 34 low, 35 `last/volume/amount`
+(A-shares), 36 volume, 37 amount, 47 limit up, 48 limit down.
+
+Units differ by market:
+- A-shares, BSE, A-share indices: volumes and book sizes in lots (x100
+  shares); field 37 is the amount in 10k CNY, rounded to the unit, so the
+  exact amount in CNY from field 35 is used when present (37 x 1e4 if not).
+  Fields 47/48 are the exchange's limit prices.
+- HK: volumes in shares, field 37 the amount in HKD, and 48/49 are 52-week
+  high/low: HK has no price limits, so nothing is read as one.
+
+Unknown codes come back as `v_pv_none_match="1";` (the code is not named, so
+the poller reports every requested code missing from the answer). Tencent has
+no halt flag: an A-share line after 09:30 with no open, no volume and an empty
+book on both sides is marked suspended.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from marketmon.market.symbols import SymbolError, classify, normalize
+from marketmon.serve.sources.base import (
+    Parsed, ParseError, Source, finish, local_ms, local_time, number, parse_lines, price, shares,
+)  # fmt: skip
+
+BASE_URL = "https://qt.gtimg.cn"
+BATCH_SIZE = 60  # long lines (~90 fields): keep responses small and URLs short
+_LINE = re.compile(r'^\s*v_(\w+)\s*=\s*"([^"]*)"\s*$')
+_OPEN = dt.time(9, 30)
+
+
+def code_of(symbol: str) -> str:
+    inst = classify(symbol)
+    if inst.exchange == "HK":
+        return f"r_hk{inst.code}"  # r_: the real-time HK line, not the delayed one
+    return f"{inst.exchange.lower()}{inst.code}"
+
+
+def build_url(base: str, codes: Sequence[str]) -> str:
+    return f"{base.rstrip('/')}/q={','.join(codes)}"
+
+
+def symbol_of(var: str) -> str:
+    code = var[2:] if var.startswith("r_") else var
+    return normalize(code)
+
+
+def parse(body: bytes | str) -> Parsed:
+    return parse_lines(body, _LINE, "Tencent", "v_", _read)
+
+
+def _read(var: str, payload: str, out: Parsed) -> None:
+    if var == "pv_none_match":
+        return  # an unknown code, unnamed: the poller sees it missing
+    try:
+        symbol = symbol_of(var)
+    except SymbolError:
+        out.errors.append(f"{var}: not a symbol marketmon knows")
+        return
+    fields = payload.split("~")
+    if not payload.strip() or len(fields) < 3:
+        out.unknown.append(symbol)
+        return
+    try:
+        quote = _hk(symbol, fields) if symbol.endswith(".HK") else _a_share(symbol, fields)
+        out.quotes.append(finish(quote))
+    except ParseError as exc:
+        out.errors.append(f"{var}: {exc}")
+
+
+def _field(f: list[str], i: int) -> str:
+    return f[i] if i < len(f) else ""
+
+
+def _ts(text: str) -> int | None:
+    text = text.strip()
+    if len(text) == 14 and text.isdigit():  # A-shares: YYYYMMDDhhmmss
+        return local_ms(f"{text[:4]}-{text[4:6]}-{text[6:8]}", f"{text[8:10]}:{text[10:12]}:{text[12:]}")
+    day, _, clock = text.partition(" ")  # HK: YYYY/MM/DD hh:mm:ss
+    return local_ms(day, clock) if clock else None
+
+
+def _a_share(symbol: str, f: list[str]) -> dict[str, Any]:
+    if len(f) < 38:
+        raise ParseError(f"{len(f)} fields, expected 38 or more")
+    amount = None
+    parts = _field(f, 35).split("/")
+    if len(parts) == 3 and parts[2].strip():
+        amount = number(parts[2], "amount (field 35)")
+    elif f[37].strip():
+        amount = number(f[37], "amount (field 37)") * 1e4
+    q: dict[str, Any] = {
+        "symbol": symbol,
+        "ts": _ts(f[30]),
+        "name": f[1],
+        "last": price(f[3], "last"),
+        "prev_close": price(f[4], "prev close"),
+        "open": price(f[5], "open"),
+        "volume": shares(f[6], "volume", 100),
+        "high": price(f[33], "high"),
+        "low": price(f[34], "low"),
+        "turnover": amount,
+        "limit_up": price(_field(f, 47), "limit up"),
+        "limit_down": price(_field(f, 48), "limit down"),
+    }
+    if classify(symbol).kind != "index":
+        q["bid"] = price(f[9], "bid")
+        q["bid_size"] = (shares(f[10], "bid size", 100) or 0) if q["bid"] else 0
+        q["ask"] = price(f[19], "ask")
+        q["ask_size"] = (shares(f[20], "ask size", 100) or 0) if q["ask"] else 0
+        clock = local_time(q["ts"]) if q["ts"] is not None else None
+        opened_time = clock is not None and clock >= _OPEN
+        idle = not q["open"] and not q["volume"] and not q["bid"] and not q["ask"]
+        q["suspended"] = bool(opened_time and idle)
+    return q
+
+
+def _hk(symbol: str, f: list[str]) -> dict[str, Any]:
+    if len(f) < 38:
+        raise ParseError(f"{len(f)} fields, expected 38 or more for HK")
+    q: dict[str, Any] = {
+        "symbol": symbol,
+        "ts": _ts(f[30]),
+        "name": f[1],
+        "last": price(f[3], "last"),
+        "prev_close": price(f[4], "prev close"),
+        "open": price(f[5], "open"),
+        "volume": shares(f[6], "volume"),
+        "high": price(f[33], "high"),
+        "low": price(f[34], "low"),
+        "turnover": number(f[37], "amount") if f[37].strip() else None,
+    }
+    if classify(symbol).kind != "index":
+        q["bid"] = price(f[9], "bid")
+        q["bid_size"] = shares(f[10], "bid size") or 0
+        q["ask"] = price(f[19], "ask")
+        q["ask_size"] = shares(f[20], "ask size") or 0
+    return q
+
+
+SOURCE = Source("tencent", BASE_URL, BATCH_SIZE, code_of, build_url, parse)

@@ -1,0 +1,100 @@
+"""The index strip: the seven headline indices and the day's A-share turnover.
+
+Three lines per index when there is room (name and last; change and pct; an
+intraday sparkline), one ticker line when the terminal is small.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+from marketmon.store.state import Store
+from marketmon.tui import fmt, palette
+from marketmon.tui.widgets import chart
+
+# Our own short labels: the feed's names are longer than a strip cell.
+INDICES = (
+    ("000001.SH", "SSE"),
+    ("399001.SZ", "SZSE"),
+    ("399006.SZ", "ChiNext"),
+    ("000688.SH", "STAR 50"),
+    ("000300.SH", "CSI 300"),
+    ("HSI.HK", "HSI"),
+    ("HSTECH.HK", "HS TECH"),
+)
+
+
+class IndexStrip(palette.Tones, Widget):
+    COMPONENT_CLASSES = palette.COMPONENT_CLASSES
+    DEFAULT_CSS = "IndexStrip { height: 3; } IndexStrip.-ticker { height: 1; }"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._quotes: dict[str, dict] = {}
+        self._bars: dict[str, list] = {}
+        self._turnover: float | None = None
+        self._now: int | None = None
+        self._state: tuple = ()
+
+    def refresh_from(self, store: Store) -> None:
+        quotes, state = {}, []
+        for symbol, _ in INDICES:
+            q = store.quote(symbol)
+            if q is not None:
+                quotes[symbol] = q
+            bars = store.history.get(symbol, [])
+            self._bars[symbol] = bars
+            last_bar = bars[-1] if bars else None
+            state.append((q and (q["last"], q["pct"]), len(bars), last_bar and last_bar.close))
+        turnover = store.a_share_turnover()
+        minute = store.clock // 60000 if store.clock else None
+        state += [turnover, minute]
+        self._now = store.clock
+        if tuple(state) != self._state:
+            self._state, self._quotes, self._turnover = tuple(state), quotes, turnover
+            self.refresh()
+
+    def render(self) -> Text:
+        if self.has_class("-ticker"):
+            return self._ticker()
+        width = self.size.width
+        cell = max(12, width // (len(INDICES) + 1))
+        lines = [Text(no_wrap=True, overflow="crop") for _ in range(3)]
+        for symbol, label in INDICES:
+            q = self._quotes.get(symbol, {})
+            tick, tone = q.get("tick"), fmt.direction(q.get("change"))
+            last = fmt.price(q.get("last"), tick)
+            lines[0].append(f" {label:<{cell - len(last) - 3}}", self.tone("label"))
+            lines[0].append(f"{last} ", self.tone(tone))
+            change, pct = fmt.change(q.get("change"), tick), fmt.pct(q.get("pct"))
+            lines[1].append(f" {change:<{cell - len(pct) - 3}}{pct} ", self.tone(tone))
+            lines[2].append(" ")
+            market = chart.market_of(symbol)
+            for ch, t in chart.sparkline(self._bars.get(symbol, []), cell - 3, market, q.get("prev_close"), self._now):
+                lines[2].append(ch, self.tone(t))
+            lines[2].append(" ")
+            for line in lines:
+                line.append("│", self.tone("muted"))
+        lines[0].append(" A-share turnover", self.tone("label"))
+        lines[1].append(f" {fmt.amount(self._turnover)} CNY", self.tone("title"))
+        return Text("\n").join(lines)
+
+    def _ticker(self) -> Text:
+        """One line: as many whole entries as fit (never a label cut from its figures)."""
+        items = []
+        for symbol, label in INDICES:
+            q = self._quotes.get(symbol, {})
+            tone = fmt.direction(q.get("change"))
+            figures = f"{fmt.price(q.get('last'), q.get('tick'))} {fmt.pct(q.get('pct'))}"
+            items.append(Text.assemble((f"{label} ", self.tone("label")), (figures, self.tone(tone))))
+        items.append(Text.assemble(("A-shares ", self.tone("label")), (fmt.amount(self._turnover), self.tone("title"))))
+        width = self.size.width or 10**6  # unsized (not laid out yet): everything
+        text = Text(no_wrap=True, overflow="crop")
+        for item in items:
+            if text and text.cell_len + 2 + item.cell_len > width:
+                break
+            if text:
+                text.append("  ")
+            text.append_text(item)
+        return text

@@ -1,0 +1,90 @@
+"""The status bar: feed state, trade date, market phases, market clock, message rate.
+
+The clock is the feed's market time (store.clock), never the wall clock, so
+a replay shows the replayed moment and a held demo shows a fixed one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from rich.text import Text
+from textual.widget import Widget
+
+from marketmon.store.state import Store
+from marketmon.tui import fmt, palette
+
+PHASE_LABELS = {
+    "pre_open": "pre-open", "call_auction": "auction", "continuous": "trading",
+    "lunch_break": "lunch", "closing_auction": "closing auction", "closed": "closed",
+}  # fmt: skip
+# Feed state -> (label, tone). "live" and "connected" mean the same to a trader.
+FEED_LABELS = {
+    "connecting": ("◌ connecting", "muted"),
+    "connected": ("● live", "ok"),
+    "live": ("● live", "ok"),
+    "resync": ("● resync", "ok"),
+    "disconnected": ("○ disconnected", "bad"),
+    "reconnecting": ("○ reconnecting", "bad"),
+    "stale": ("◐ stale", "bad"),
+    "eof": ("■ feed ended", "muted"),
+    "unreachable": ("✕ unreachable", "bad"),
+}
+RATE_WINDOW_S = 2.0
+
+
+class StatusBar(palette.Tones, Widget):
+    COMPONENT_CLASSES = palette.COMPONENT_CLASSES
+    DEFAULT_CSS = "StatusBar { height: 1; }"
+
+    def __init__(self, *, demo: bool, speed: float | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.demo, self.speed = demo, speed
+        self.feed_state = "connecting"
+        self._state: tuple = ()
+        self._samples: deque[tuple[float, int]] = deque()
+
+    def update_from(self, store: Store | None, feed_state: str, messages: int, now: float | None = None) -> None:
+        """Called on every refresh tick; redraws only when something shown changed."""
+        now = time.monotonic() if now is None else now
+        self._samples.append((now, messages))
+        while len(self._samples) > 2 and now - self._samples[1][0] >= RATE_WINDOW_S:
+            self._samples.popleft()
+        t0, m0 = self._samples[0]
+        rate = (messages - m0) / (now - t0) if now - t0 > 0.5 else 0.0
+        stale = store is not None and store.stale and feed_state in ("connected", "live")
+        state = (
+            "stale" if stale else feed_state,
+            store.trade_date if store else None,
+            tuple(sorted(store.phases.items())) if store else (),
+            store.clock // 1000 if store and store.clock else None,
+            round(rate),
+        )
+        if state != self._state:
+            self._state = state
+            self.refresh()
+
+    def render(self) -> Text:
+        feed, trade_date, phases, clock, rate = self._state or ("connecting", None, (), None, 0)
+        narrow = self.size.width < 100
+        sep = " │ " if narrow else "  │  "
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if self.demo:
+            speed = f" {self.speed:g}×" if self.speed else ""
+            text.append(f" DEMO{speed} ", self.tone("demo"))
+            text.append(" ")
+        label, tone = FEED_LABELS.get(feed, (feed, "muted"))
+        text.append(label, self.tone(tone))
+        # Most wanted first: a narrow terminal cuts from the right.
+        text.append(sep, self.tone("muted"))
+        text.append(fmt.clock(clock * 1000 if clock is not None else None), self.tone("title"))
+        for market, phase in phases:
+            text.append(sep, self.tone("muted"))
+            text.append(f"{market} ", self.tone("label"))
+            text.append(PHASE_LABELS.get(phase, phase), self.tone("ok" if phase == "continuous" else "muted"))
+        text.append(sep, self.tone("muted"))
+        text.append(trade_date.strftime("%Y-%m-%d %a") if trade_date else "----------", self.tone("title"))
+        text.append(sep, self.tone("muted"))
+        text.append(f"{rate} msg/s", self.tone("muted"))
+        return text

@@ -1,0 +1,2 @@
+"""Widgets the panels are built from: the line-API `Grid`, the `LiveTable` on it,
+and the sparkline/candle `chart`."""

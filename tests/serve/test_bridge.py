@@ -1,0 +1,207 @@
+"""A bridge against a local HTTP server that plays a quote source: a 429 with
+Retry-After, a garbage body, then recorded responses and a change. A real
+FeedClient (through Engine) connected to the bridge must end with the right quotes."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from marketmon.engine import Engine, FeedChoice, open_feed
+from marketmon.serve.bridge import BridgeServer
+from marketmon.serve.sources import get_source
+from marketmon.serve.sources.poll import FetchError, Poller
+
+from ..conftest import assert_same_state, wait_for
+
+DATA = Path(__file__).parents[1] / "data" / "sources"
+FAST = {"backoff_initial": 0.05, "backoff_max": 0.2, "timeout": 5.0}
+
+
+class FakeSource:
+    """http.server on port 0 in a thread: scripted answers first, then `body`."""
+
+    def __init__(self, body: bytes = b"") -> None:
+        self.body = body
+        self.script: list[tuple[int, dict[str, str], bytes]] = []
+        self.requests: list[tuple[float, str, dict[str, str]]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                fake.requests.append((time.monotonic(), self.path, dict(self.headers)))
+                status, headers, body = fake.script.pop(0) if fake.script else (200, {}, fake.body)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeSource:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+CASES = [
+    # source, recorded answer, a change (old bytes -> new bytes), the symbol it moves, its new last
+    ("sina", "sina-a-share.gbk.txt", (b",14.05,13.98,14.10,", b",14.05,14.00,14.10,"), "600000.SH", 14.0),
+    ("tencent", "tencent-a-share.gbk.txt", (b"~600000~13.98~", b"~600000~14.00~"), "600000.SH", 14.0),
+    ("eastmoney", "eastmoney-ulist.json", (b'"f2":1398,', b'"f2":1400,'), "600000.SH", 14.0),
+]
+
+
+@pytest.mark.parametrize(("source", "file", "change", "symbol", "new_last"), CASES)
+async def test_bridge_survives_429_and_garbage_and_serves_the_right_quotes(source, file, change, symbol, new_last):
+    v1 = (DATA / file).read_bytes()
+    v2 = v1.replace(*change)
+    assert v2 != v1
+    parsed = get_source(source).parse(v1)
+    symbols = [q["symbol"] for q in parsed.quotes] + ["600001.SH"]  # the last one the source does not have
+    with FakeSource(v1) as fake:
+        fake.script = [
+            (429, {"Retry-After": "1"}, b"slow down"),
+            (200, {"Content-Type": "text/html"}, (DATA / "garbage.html").read_bytes()),
+        ]
+        server = BridgeServer(source, symbols, interval=0.05, base_url=fake.url, poll_options=FAST)
+        published: list[dict] = []
+        original = server.publish
+
+        async def spy(body: dict) -> None:
+            published.append(body)
+            await original(body)
+
+        server.publish = spy  # type: ignore[method-assign]
+        await server.start()
+        engine = Engine(server.url)
+        task = asyncio.create_task(engine.run())
+        try:
+            await wait_for(lambda: engine.store.frame.height == len(parsed.quotes), timeout=15)
+            fake.body = v2
+            await wait_for(lambda: (engine.store.quote(symbol) or {}).get("last") == new_last, timeout=15)
+        finally:
+            engine.stop()
+            await asyncio.wait_for(task, 10)
+            await server.close()
+    assert_same_state(server.quotes, engine.store)
+    # Retry-After was honoured: the second request came a full second after the 429.
+    (t429, _, _), (t_garbage, _, _) = fake.requests[:2]
+    assert t_garbage - t429 >= 1.0
+    assert server.poller.stats.errors >= 2
+    # The change went out as a delta carrying only what moved.
+    deltas = [q for b in published if b["type"] == "quotes" for q in b["quotes"] if q["symbol"] == symbol]
+    assert deltas[-1] == {"symbol": symbol, "ts": deltas[-1]["ts"], "last": new_last}
+    assert len(deltas) == 2  # the full quote once, the change once: unchanged polls send nothing
+    assert "600001.SH" in server.unknown
+    if source == "sina":
+        assert all(h.get("Referer", "").startswith("https://finance.sina.com.cn") for _, _, h in fake.requests)
+
+
+async def test_subscribers_are_told_which_symbols_the_source_does_not_know():
+    body = (DATA / "sina-a-share.gbk.txt").read_bytes()
+    with FakeSource(body) as fake:
+        feed = await open_feed(FeedChoice(source="sina", symbols=["600000.SH", "600001.SH"],
+                                          source_options={"interval": 0.05, "base_url": fake.url}))  # fmt: skip
+        server = feed.server
+        try:
+            await wait_for(lambda: "600000.SH" in server.quotes and "600001.SH" in server.unknown)
+            engine = Engine(server.url, symbols=["600000.SH", "600001.SH"])
+            task = asyncio.create_task(engine.run())
+            await wait_for(lambda: engine.store.frame.height == 1 and "600001.SH" in engine.store.unknown)
+            engine.stop()
+            await asyncio.wait_for(task, 10)
+        finally:
+            await feed.close()
+    assert server.host == "127.0.0.1" and feed.url == server.url
+
+
+async def test_symbols_go_in_batches_of_the_source_size():
+    body = (DATA / "tencent-a-share.gbk.txt").read_bytes()
+    symbols = [q["symbol"] for q in get_source("tencent").parse(body).quotes]
+    source = dataclasses.replace(get_source("tencent"), batch_size=2)
+    with FakeSource(body) as fake:
+        server = BridgeServer("tencent", [], wait_for_client=False)
+        poller = Poller(source, symbols, server, base_url=fake.url)
+        await poller.poll_once()
+    assert poller.stats.requests == 3 == len(fake.requests)
+    assert sorted(p.split("=", 1)[1] for _, p, _ in fake.requests) == sorted(
+        ",".join(source.code_of(s) for s in symbols[i : i + 2]) for i in range(0, len(symbols), 2))  # fmt: skip
+    assert set(server.quotes) == set(symbols)
+
+
+async def test_errors_back_off_exponentially():
+    with FakeSource(b"") as fake:
+        fake.script = [(500, {}, b"oops")] * 6
+        server = BridgeServer("sina", ["600000.SH"], wait_for_client=False)
+        said: list[str] = []
+        poller = Poller(
+            get_source("sina"), ["600000.SH"], server, base_url=fake.url, interval=0.01,
+            on_event=lambda state, detail: said.append(detail), **FAST,
+        )  # fmt: skip
+        task = asyncio.create_task(poller.run())
+        await wait_for(lambda: len(fake.requests) >= 5, timeout=10)
+        task.cancel()
+    # The delays the poller chose (wall-clock gaps would measure the machine's load too).
+    delays = [float(re.search(r"retrying in ([0-9.]+)s", d).group(1)) for d in said]
+    assert delays[0] <= 0.05 and delays[3] >= 0.1  # 0.05 x [0.5, 1], then capped 0.2 x [0.5, 1]
+    assert all(d <= 0.2 for d in delays)
+    assert poller.stats.errors >= 4
+
+
+async def test_unreachable_source_is_a_fetch_error():
+    server = BridgeServer("tencent", ["600000.SH"], wait_for_client=False)
+    poller = Poller(get_source("tencent"), ["600000.SH"], server, base_url="http://127.0.0.1:9", timeout=2)
+    with pytest.raises(FetchError):
+        await poller.poll_once()
+
+
+async def run_cli(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+    """Start `marketmon ARGS` and wait for the line that names its URL."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "marketmon", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+    found = re.search(r"(wss?://\S+)", line)
+    assert found, line
+    return proc, found.group(1)
+
+
+async def stop_cli(proc: asyncio.subprocess.Process) -> int:
+    proc.send_signal(signal.SIGINT)
+    return await asyncio.wait_for(proc.wait(), 20)
+
+
+async def test_bridge_command_serves_a_source():
+    with FakeSource((DATA / "sina-a-share.gbk.txt").read_bytes()) as fake:
+        proc, url = await run_cli("bridge", "sina", "--symbols", "600000,688521", "--port", "0",
+                                  "--interval", "1", "--base-url", fake.url)  # fmt: skip
+        try:
+            engine = Engine(url)
+            task = asyncio.create_task(engine.run())
+            await wait_for(lambda: engine.store.frame.height == 2, timeout=15)
+            engine.stop()
+            await asyncio.wait_for(task, 10)
+        finally:
+            assert await stop_cli(proc) == 0
+    assert engine.store.quote("688521.SH")["last"] == 154.39
+    assert engine.store.quote("600000.SH")["volume"] == 61_234_500
