@@ -424,7 +424,7 @@ class MarketmonApp(ListEditing, App[int]):
         return FeedChoice(demo=True, speed=self.speed, start=self.demo_start, until=self.demo_until)
 
     def _on_feed(self, event: FeedEvent) -> None:
-        if event.state in ("unknown", "error"):
+        if event.state in ("unknown", "error", "unclassified"):
             self.notify(event.detail, title=f"Feed: {event.state}", severity="warning", timeout=8)
             return
         self.feed_state = event.state

@@ -16,6 +16,8 @@ from marketmon.tui.panels.detail import Detail
 from marketmon.tui.panels.index_strip import IndexStrip
 from marketmon.tui.panels.watchlist import WatchTable
 
+from tests.tui import drawn
+
 from .conftest import DATA, demo_app, ready, settle
 
 SIZE = (160, 48)
@@ -127,20 +129,35 @@ async def test_theme_choice_is_saved_with_the_users_comments_and_restored(home):
         assert again.theme == chosen
 
 
-async def test_theme_colours_reach_the_cells(home):
-    app = demo_app()
+async def test_the_watchlist_draws_each_themes_colours(home):
+    # Read from the drawn segments (tests/tui/drawn.py), in every bundled theme.
+    mine = home / "colours.toml"
+    mine.write_text('name = "Colours"\nsymbols = ["688521.SH", "688256.SH", "300502.SZ", "603880.SH"]\n')
+    app = demo_app("16:10", start="16:10", lists=[mine])
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+        await ready(pilot, "16:10")
         table = app.watchlists.table
-        up = [s for s in table.rows_raw if (app.store.quote(s)["change"] or 0) > 0][0]
-
-        def colour() -> str:
-            return table.get_cell(up, "pct").spans[0].style.color.triplet.hex
-
-        assert colour() == app.get_theme("china").variables["price-up"]
-        app.theme = "western"
-        await pilot.pause(0.3)
-        assert colour() == app.get_theme("western").variables["price-up"]
+        while table.flashes:  # a changed cell's flash is a background of its own
+            await pilot.pause(0.1)
+        table.focus()
+        table.move_cursor(row=table.get_row_index("688256.SH"))
+        up, down = "688521.SH", "300502.SZ"  # +20.00 % (limit-up), -3.62 %
+        for theme in sorted(app.own_themes):
+            app.theme = theme
+            await pilot.pause(0.3)
+            colour = app.get_theme(theme).variables
+            for symbol, tone in ((up, "price-up"), (down, "price-down")):
+                for column in ("last", "pct", "change"):
+                    shown, styles = drawn.cell(table, symbol, column)
+                    assert shown and drawn.colours(styles) == {drawn.rgb(colour[tone])}, (theme, symbol, column)
+            for symbol, mark, side in ((up, "LU", "limit-up"), ("603880.SH", "LD", "limit-down")):
+                shown, styles = drawn.cell(table, symbol, "mark")
+                assert shown == mark and drawn.backgrounds(styles) == {drawn.rgb(colour[side])}, theme
+                assert drawn.colours(styles) == {drawn.rgb(colour["limit-text"])}, theme
+            # The cursor's row: every character on the one cursor background, which no other row has.
+            band = drawn.backgrounds(drawn.row_ink(table, "688256.SH"))
+            others = drawn.backgrounds(drawn.row_ink(table, up)) | drawn.backgrounds(drawn.row_ink(table, down))
+            assert len(band) == 1 and not band & others, (theme, band, others)
 
 
 async def test_a_broken_theme_file_is_named_and_the_others_load(home):

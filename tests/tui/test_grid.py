@@ -3,6 +3,9 @@ DataTable-like API the panels use, in a real app under Pilot."""
 
 from __future__ import annotations
 
+import pytest
+from rich.color import Color
+from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
 
@@ -115,3 +118,48 @@ async def test_clicks_on_the_header_and_on_rows():
         await pilot.click(grid, offset=(2, 3))  # again on the cursor's row: selected
         await pilot.pause()
         assert app.messages == [("header", "last"), ("highlighted", "S002"), ("selected", "S002")]
+
+
+# What a cell draws: Rich segments out of Grid._line ------------------------------------
+
+RED, BLUE = Style(color="red"), Style(color="blue")
+
+
+def spanned(text: str, span_end: int, justify: str = "right") -> Text:
+    """`text` in red with its first `span_end` characters in blue (a span over the base)."""
+    cell = Text(text, style=RED, justify=justify)  # type: ignore[arg-type]
+    cell.stylize(BLUE, 0, span_end)
+    return cell
+
+
+@pytest.mark.parametrize(
+    ("cell", "drawn", "colours"),
+    [
+        # right-justified, no spans: Rich renders it as one unstyled segment, so the
+        # cell's own style must be put on it (the padding alone had it before)
+        (Text("1.23", style=RED, justify="right"), "    1.23", "RRRRRRRR"),
+        (spanned("+1.23", 2), "   +1.23", "RRRBBRRR"),
+        (Text("ab", style=RED), "ab      ", "RRRRRRRR"),
+        (spanned("abc", 1, "left"), "abc     ", "BRRRRRRR"),
+        # exactly fitting
+        (Text("12345.67", style=RED, justify="right"), "12345.67", "RRRRRRRR"),
+        (spanned("12345.67", 3), "12345.67", "BBBRRRRR"),
+        # cut, with an ellipsis, in its own style
+        (Text("VeriSilicon", style=RED, justify="right"), "VeriSil…", "RRRRRRRR"),
+        (spanned("VeriSilicon", 4, "left"), "VeriSil…", "BBBBRRRR"),
+        (Text("中芯国际集成电路", style=RED), "中芯国 …", "RRRRR"),  # per character: a CJK one takes two cells
+    ],
+)
+async def test_a_cell_draws_in_its_own_style(cell: Text, drawn: str, colours: str):
+    class OneColumn(App):
+        def compose(self) -> ComposeResult:
+            yield Grid()
+
+    async with OneColumn().run_test(size=(20, 5)) as pilot:
+        grid = pilot.app.query_one(Grid)
+        grid.add_column("x", width=8, key="x")
+        strip = grid._line([cell], Style())
+        assert strip.text == drawn and strip.cell_length == 8
+        name = {Color.parse("red"): "R", Color.parse("blue"): "B"}
+        got = "".join(name.get(seg.style.color, "?") * len(seg.text) for seg in strip if seg.text)
+        assert got == colours

@@ -26,11 +26,14 @@ from marketmon.feed.protocol import Quote
 from marketmon.serve.demo_day import SEED_DAY, step_of, ts_of
 from marketmon.serve.server import QuoteServer
 from marketmon.store.state import Store
+from marketmon.tui import fmt
 from marketmon.tui.panels.alert_log import AlertLog
 from marketmon.tui.panels.etf_premium import EtfPremiumPanel
 from marketmon.tui.panels.limit_board import LimitBoard
 from marketmon.tui.panels.southbound import SouthboundPanel
+from marketmon.tui.themes import load_all
 from marketmon.tui.widgets.live_table import LiveTable
+from tests.tui import drawn
 
 TUI = Path(__file__).parents[2] / "marketmon" / "tui"
 
@@ -354,6 +357,127 @@ async def test_a_theme_switch_recolours_the_panels(closing):
         await pilot.pause()
         assert board.table.get_row_at(0)[4].style.color == rgb("#2fbf71")  # green up now
         assert board.table.get_row_at(3)[4].style.color == rgb("#ff4d4f")
+
+
+# What is drawn, in every bundled theme ---------------------------------------------
+#
+# The colours are read from the segments the table draws (tests/tui/drawn.py), not
+# from its Text objects: a colour lost between the two is what a trader would see.
+
+THEMES, _errors = load_all(user_dir=Path("/nonexistent"))
+assert not _errors and len(THEMES) >= 4
+
+
+class ThemedPanelApp(PanelApp):
+    def __init__(self, panel: Widget, store: Store | None, theme: str) -> None:
+        super().__init__(panel, store)
+        for t in THEMES.values():
+            self.register_theme(t)
+        self.theme = theme
+
+
+def expect(theme: str, name: str) -> RichColor:
+    return rgb(THEMES[theme].variables[name])
+
+
+async def cursor_row_is_one_band(pilot, table: LiveTable, key: str) -> None:
+    """With the table focused, every cell of the cursor's row is drawn on one
+    background that no other row has: the text too, not only the gaps."""
+    other = next(k for k in table.ordered_keys if k != key)
+    plain = drawn.backgrounds(drawn.row_ink(table, other))
+    table.move_cursor(row=table.get_row_index(key))
+    table.focus()
+    await pilot.pause()
+    ink = drawn.row_ink(table, key)
+    assert len(ink) > 10
+    band = drawn.backgrounds(ink)
+    assert len(band) == 1 and None not in band and not band & plain, (band, plain)
+
+
+@pytest.mark.parametrize("theme", sorted(THEMES))
+async def test_limit_board_draws_its_colours(closing, theme):
+    board = LimitBoard()
+    async with ThemedPanelApp(board, closing[0], theme).run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = board.table
+        up, down = "688521.SH", "603880.SH"
+        for key, column, text, tone in (
+            (up, "pct", "+20.00%", "price-up"), (up, "last", "154.39", "price-up"),
+            (down, "pct", "-10.03%", "price-down"), (down, "last", "11.21", "price-down"),
+        ):  # fmt: skip
+            shown, styles = drawn.cell(table, key, column)
+            assert shown == text and drawn.colours(styles) == {expect(theme, tone)}, (key, column)
+        shown, styles = drawn.cell(table, up, "state")
+        assert shown == "sealed 封板" and drawn.backgrounds(styles) == {expect(theme, "limit-up")}
+        assert drawn.colours(styles) == {expect(theme, "limit-text")}
+        shown, styles = drawn.cell(table, down, "state")  # limit-down: 跌停, never 封板
+        assert shown == "sealed 跌停" and drawn.backgrounds(styles) == {expect(theme, "limit-down")}
+        await cursor_row_is_one_band(pilot, table, down)
+
+
+@pytest.mark.parametrize("theme", sorted(THEMES))
+async def test_etf_premium_draws_its_colours(closing, theme):
+    store = closing[0]
+    panel = EtfPremiumPanel(threshold=0.5)
+    async with ThemedPanelApp(panel, store, theme).run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = panel.table
+        rows = table.rows_shown
+        up = next(r for r in rows if r[5] > 0)  # chg % up
+        down = next(r for r in rows if r[5] < 0)
+        for row, tone in ((up, "price-up"), (down, "price-down")):
+            shown, styles = drawn.cell(table, row[0], "pct")
+            assert shown == fmt.pct(row[5]) and drawn.colours(styles) == {expect(theme, tone)}, row
+            shown, styles = drawn.cell(table, row[0], "last")
+            assert drawn.colours(styles) == {expect(theme, tone)}, row
+        # 520880 is over the threshold: every character of its row on the highlight.
+        over = drawn.backgrounds(drawn.row_ink(table, "520880.SH"))
+        normal = drawn.backgrounds(drawn.row_ink(table, rows[1][0]))
+        head = panel.query_one("#etf-head")
+        at_or_over = drawn.backgrounds(drawn.styles_of(head, 0, "1 at or over"))
+        assert len(over) == 1 and over == at_or_over and not over & normal, (over, normal)
+        shown, styles = drawn.cell(table, "520880.SH", "premium")
+        assert shown == "+0.51%" and drawn.colours(styles) == {expect(theme, "price-up")}
+        await cursor_row_is_one_band(pilot, table, rows[2][0])
+
+
+@pytest.mark.parametrize("theme", sorted(THEMES))
+async def test_southbound_draws_its_colours(closing, theme):
+    store = Store()
+    store.set_trade_date("2025-09-12")
+    top = [{"symbol": "09988.HK", "name": "BABA-W", "net_buy_hkd": 4.12e9},
+           {"symbol": "00700.HK", "name": "Tencent", "net_buy_hkd": -1.5e9},
+           {"symbol": "03690.HK", "name": "Meituan-W", "net_buy_hkd": 0.5e9}]  # fmt: skip
+    store.set_flow({"SH": {"net_buy_hkd": 1e9}}, top, ts_of(step_of("16:09")))
+    panel = SouthboundPanel()
+    async with ThemedPanelApp(panel, store, theme).run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = panel.query_one("#sb-top", LiveTable)
+        for key, text, tone in (("09988.HK", "+4.12", "price-up"), ("00700.HK", "-1.50", "price-down")):
+            shown, styles = drawn.cell(table, key, "net")
+            assert shown == text and drawn.colours(styles) == {expect(theme, tone)}, key
+        await cursor_row_is_one_band(pilot, table, "00700.HK")
+
+
+@pytest.mark.parametrize("theme", sorted(THEMES))
+async def test_alert_log_draws_its_colours(closing, theme, tmp_path):
+    history = AlertHistory(tmp_path / "alerts.jsonl")
+    for alert in closing[1]:
+        history.append(alert)
+    log = AlertLog(history)
+    async with ThemedPanelApp(log, None, theme).run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        table = log.table
+        keys = table.ordered_keys
+        by_symbol = {table.get_cell(k, "symbol").plain.strip(): k for k in reversed(keys)}  # the newest of each
+        for symbol, price, rule, tone in (
+            ("603880.SH", "11.21", "limit_down", "price-down"), ("688521.SH", "154.39", "limit_up", "price-up"),
+        ):  # fmt: skip
+            key = by_symbol[symbol]
+            for column, text in (("price", price), ("rule", rule)):
+                shown, styles = drawn.cell(table, key, column)
+                assert shown == text and drawn.colours(styles) == {expect(theme, tone)}, (symbol, column)
+        await cursor_row_is_one_band(pilot, table, keys[1])
 
 
 # Snapshots at the close (80x24) ------------------------------------------------------

@@ -134,9 +134,10 @@ class LimitBoard(palette.Tones, Vertical):
         move = self.tone(fmt.direction(pct))
         marker = self.tone(f"limit-{side}")  # the limit marker: text on the limit colour
         broken = self.get_component_rich_style("limit-board--broken", partial=True)
+        # A limit-down seal is 封跌停 to a trader, never 封板 (which means limit-up).
         label, label_style = {
-            "sealed": ("sealed 封板", marker),
-            "resealed": ("sealed 回封", marker),  # sealed again after breaking
+            "sealed": ("sealed 封板" if side == "up" else "sealed 跌停", marker),
+            "resealed": ("sealed 回封" if side == "up" else "回封跌停", marker),  # sealed again after breaking
             "broken": ("broken 炸板" if side == "up" else "broken 翘板", broken),
             "near": ("near " + ("涨停" if side == "up" else "跌停"), self.tone(side)),
         }[state]

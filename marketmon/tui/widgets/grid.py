@@ -330,13 +330,13 @@ class Grid(ScrollView, can_focus=True):
         for cell, column in zip(cells, self.columns.values(), strict=False):
             if column.hidden:
                 continue
-            # Padding takes the cell's style, so a highlighted row stays one band.
-            style = console.get_style(cell.style) if cell.style else None
-            drawn = list(cell.render(console, end=""))
-            room = column.width - cell.cell_len
-            if room > 0 and cell.justify == "right":
-                segments.append(Segment(" " * room, style))
-                segments.extend(drawn)
-            else:
-                segments.extend(Strip(drawn).crop_extend(0, column.width, style))
+            if cell.cell_len > column.width:
+                cell = cell.copy()
+                cell.truncate(column.width, overflow="ellipsis")
+            # The cell's style goes on its text as well as its padding: Rich draws
+            # a span-less Text as one unstyled segment, which would lose the colour.
+            style = console.get_style(cell.style) if cell.style else Style.null()
+            drawn = list(Segment.apply_style(cell.render(console, end=""), style))
+            padding = Segment(" " * (column.width - cell.cell_len), style)
+            segments.extend([padding, *drawn] if cell.justify == "right" else [*drawn, padding])
         return Strip(Segment.apply_style(segments, base), sum(c.shown for c in self.columns.values()))
