@@ -40,7 +40,8 @@ class Engine:
     ) -> None:
         self.store = Store()
         self.alerts = AlertEngine(alerts)
-        self.on_alert, self.on_flush = on_alert, on_flush
+        self.on_alert, self.on_flush, self.on_feed = on_alert, on_flush, on_feed
+        self._told_unclassified = False
         self.flush_interval = flush_interval
         self.client = FeedClient(
             url, self.store, symbols=symbols, on_event=on_feed, flush=self.flush, after_flow=self._after_flow,
@@ -57,6 +58,11 @@ class Engine:
         if not evaluated:  # nothing pending: the market-wide rules still look (a new flow)
             for alert in self.alerts.evaluate(self.store, []):
                 self.on_alert(alert)
+        if self.store.first_unclassified and not self._told_unclassified:
+            self._told_unclassified = True  # said once; the count stays on screen and in watch's end line
+            self.on_feed(FeedEvent("unclassified", self.store.clock or 0, (
+                f"{self.store.first_unclassified} is of a kind marketmon does not know: kept as board 'other', "
+                "with limits only where the feed sends them")))
         self.on_flush()
 
     def _after_flow(self) -> None:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from marketmon.store.state import Store
 
 QUOTE_KEYS = (
-    "symbol", "name", "last", "prev_close", "open", "high", "low", "change", "pct", "volume",
+    "symbol", "name", "board", "last", "prev_close", "open", "high", "low", "change", "pct", "volume",
     "turnover", "limit_up", "limit_down", "limit_state", "iopv", "premium_pct",
 )  # fmt: skip
 _FEED_STATES = {"connected", "disconnected", "reconnecting", "resync", "eof"}
@@ -182,6 +182,7 @@ class Output:
         end = {
             "event": "end", "quotes": len(rows), "messages": stats.messages,
             "bad_messages": stats.bad_messages, "reconnects": stats.reconnects,
+            "unclassified": store.unclassified,
         }  # fmt: skip
         if self.as_json:
             for row in rows:
@@ -191,8 +192,8 @@ class Output:
         else:
             self._table(rows, store)
             self.stream.write(
-                f"{len(rows)} instruments, {stats.messages} messages ({stats.bad_messages} bad), "
-                f"{stats.reconnects} reconnects, {elapsed:.1f}s\n"
+                f"{len(rows)} instruments ({store.unclassified} unclassified), {stats.messages} messages "
+                f"({stats.bad_messages} bad), {stats.reconnects} reconnects, {elapsed:.1f}s\n"
             )
         self.stream.flush()
 

@@ -36,6 +36,12 @@ _LEAP = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][2
 Date = Annotated[str, msgspec.Meta(pattern=rf"^(?!0000)(?:[0-9]{{4}}-{_DAY}|{_LEAP})\Z")]
 
 
+# The kinds the wire names. Closed, since clients validate it: a newer kind
+# (bond, reit, other) is sent without `kind`, and the client classifies by code.
+WireKind = Literal["stock", "etf", "index", "fund"]
+WIRE_KINDS: frozenset[str] = frozenset(WireKind.__args__)  # type: ignore[attr-defined]
+
+
 class Quote(msgspec.Struct, omit_defaults=True, gc=False):
     """A full (snapshot) or partial (quotes) quote; absent fields are None.
 
@@ -46,7 +52,7 @@ class Quote(msgspec.Struct, omit_defaults=True, gc=False):
     symbol: Symbol
     ts: Millis | None = None
     name: Text | None = None
-    kind: Literal["stock", "etf", "index", "fund"] | None = None
+    kind: WireKind | None = None  # a bond, REIT or unknown board goes without: the code says what it is
     prev_close: Price | None = None
     open: Price | None = None
     high: Price | None = None

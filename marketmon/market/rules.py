@@ -21,53 +21,32 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
+from .calendars import is_trading_day
 from .symbols import Board, Instrument
 
 __all__ = [
-    "CN_HOLIDAYS",
+    "halt_bands",
     "hk_tick",
     "is_cn_trading_day",
     "is_st",
+    "limit_band",
     "limit_pct",
     "limit_prices",
     "limit_ticks",
     "limits_for",
+    "lot_size",
     "nth_trading_day",
     "tick_size",
     "to_ticks",
 ]
 
-# Weekday closures of the mainland exchanges (weekends are always closed).
-CN_HOLIDAYS: frozenset[date] = frozenset(
-    date.fromisoformat(d)
-    for d in (
-        # 2024: SSE/SZSE 2024 holiday notice (CSRC 2023 arrangement)
-        "2024-01-01",
-        "2024-02-09", "2024-02-12", "2024-02-13", "2024-02-14", "2024-02-15", "2024-02-16",
-        "2024-04-04", "2024-04-05",
-        "2024-05-01", "2024-05-02", "2024-05-03",
-        "2024-06-10",
-        "2024-09-16", "2024-09-17",
-        "2024-10-01", "2024-10-02", "2024-10-03", "2024-10-04", "2024-10-07",
-        # 2025: SSE/SZSE 2025 holiday notice (State Council 2024-11-12)
-        "2025-01-01",
-        "2025-01-28", "2025-01-29", "2025-01-30", "2025-01-31", "2025-02-03", "2025-02-04",
-        "2025-04-04",
-        "2025-05-01", "2025-05-02", "2025-05-05",
-        "2025-06-02",
-        "2025-10-01", "2025-10-02", "2025-10-03", "2025-10-06", "2025-10-07", "2025-10-08",
-        # 2026: SSE/SZSE/BSE notice of 2025-12-22 on 2026 holidays
-        "2026-01-01", "2026-01-02",
-        "2026-02-16", "2026-02-17", "2026-02-18", "2026-02-19", "2026-02-20", "2026-02-23",
-        "2026-04-06",
-        "2026-05-01", "2026-05-04", "2026-05-05",
-        "2026-06-19",
-        "2026-09-25",
-        "2026-10-01", "2026-10-02", "2026-10-05", "2026-10-06", "2026-10-07",
-    )
-)
-
 CHINEXT_REFORM = date(2020, 8, 24)  # ChiNext registration reform: 20 % band
+# SSE and SZSE convertible bond trading rules (可转换公司债券交易实施细则), in
+# force from 2022-08-01: listing day +57.3 % / -43.3 % with two intraday halts
+# (first move of 20 % and of 30 %), from the second day +/-20 %; tick 0.001.
+BOND_RULES_FROM = date(2022, 8, 1)
+BOND_LISTING_BAND = (Decimal("57.3"), Decimal("43.3"))
+BOND_LISTING_HALTS = (Decimal(20), Decimal(30))
 MAIN_REGISTRATION = date(2023, 4, 10)  # main-board registration-era IPOs
 ST_10PCT_FROM = date(2026, 7, 6)  # main-board ST band widened from 5 % to 10 %
 HK_SPREAD_PHASE1 = date(2025, 8, 4)  # HKEX minimum spread reduction, phase 1
@@ -129,14 +108,26 @@ def hk_tick(price, *, trade_date: date | str | None = None, etp: bool = False) -
 
 
 def tick_size(inst: Instrument) -> Decimal:
-    """A-share price tick; for HK a display default (the real one is hk_tick)."""
+    """A-share price tick; for HK a display default (the real one is hk_tick).
+
+    Funds, convertible bonds and REITs quote to 0.001 CNY; so does a board we
+    do not know (a finer tick never misplaces a limit price the feed sends)."""
     if inst.exchange == "HK":
         return _MILLI
-    if inst.board is Board.FUND:
+    if inst.board in (Board.FUND, Board.BOND, Board.REIT, Board.OTHER):
         return _MILLI
     if inst.exchange == "SH" and inst.code.startswith("900"):
         return _MILLI  # SSE B shares quote in USD to 0.001
     return _CENT
+
+
+def lot_size(inst: Instrument) -> int:
+    """Units in one lot (手) of the volumes and book sizes that Tencent and East
+    Money send for mainland instruments: 100 shares, or 10 convertible bonds
+    (张, 100 CNY face each). HK volumes come in shares: 1."""
+    if inst.exchange == "HK":
+        return 1
+    return 10 if inst.board is Board.BOND else 100
 
 
 # Risk-warning prefixes; the look-ahead keeps English names like "STAR 50 ETF"
@@ -152,7 +143,8 @@ def is_st(name: str | None) -> bool:
 
 
 def is_cn_trading_day(d: date) -> bool:
-    return d.weekday() < 5 and d not in CN_HOLIDAYS
+    """A mainland trading day, by the calendar files (market/calendars.py)."""
+    return is_trading_day("CN", d)
 
 
 @lru_cache(maxsize=4096)
@@ -193,6 +185,55 @@ def _ipo_free(inst: Instrument, trade_date: date, listed: date | None) -> bool:
     return False
 
 
+def limit_band(
+    inst: Instrument,
+    *,
+    trade_date: date | str,
+    st: bool = False,
+    listed: date | str | None = None,
+) -> tuple[Decimal, Decimal] | None:
+    """Daily band as (up %, down %), chosen by the trade date; None = no limit.
+
+    Not modelled: delisting-period days and fund listing days. Bonds before
+    the 2022-08-01 rules had no daily band (only intraday halts): None.
+    """
+    trade_date = _date(trade_date)
+    listed = _date(listed) if listed is not None else None
+    if inst.board in (Board.INDEX, Board.HK, Board.OTHER) or inst.exchange == "HK":
+        return None
+    if inst.board is Board.BOND:
+        if trade_date < BOND_RULES_FROM:
+            return None
+        if listed is not None and nth_trading_day(listed, trade_date) == 1:
+            return BOND_LISTING_BAND
+        return _even(20)
+    if inst.board is Board.REIT:
+        first = listed is not None and nth_trading_day(listed, trade_date) == 1
+        return _even(30 if first else 10)
+    if _ipo_free(inst, trade_date, listed):
+        return None
+    if inst.board is Board.STAR:
+        return _even(20)
+    if inst.board is Board.BSE:
+        return _even(30)
+    if inst.board is Board.CHINEXT:
+        if trade_date >= CHINEXT_REFORM:
+            return _even(20)
+        return _even(5 if st else 10)
+    if inst.board is Board.FUND:
+        if inst.growth_fund and (inst.exchange == "SH" or trade_date >= CHINEXT_REFORM):
+            return _even(20)
+        return _even(10)
+    # Main board (and B shares).
+    if st and trade_date < ST_10PCT_FROM:
+        return _even(5)
+    return _even(10)
+
+
+def _even(pct: int) -> tuple[Decimal, Decimal]:
+    return Decimal(pct), Decimal(pct)
+
+
 def limit_pct(
     inst: Instrument,
     *,
@@ -200,32 +241,18 @@ def limit_pct(
     st: bool = False,
     listed: date | str | None = None,
 ) -> Decimal | None:
-    """Daily band in percent, chosen by the trade date; None = no limit.
+    """The band's upward percent (what the limit board shows); None = no limit."""
+    band = limit_band(inst, trade_date=trade_date, st=st, listed=listed)
+    return None if band is None else band[0]
 
-    Not modelled: delisting-period days and fund listing days.
-    """
+
+def halt_bands(inst: Instrument, *, trade_date: date | str, listed: date | str | None = None) -> tuple[Decimal, ...]:
+    """Percent moves from the previous close at which trading halts for a while
+    (a bond's listing day: 30 minutes at the first 20 %, to 14:57 at 30 %)."""
     trade_date = _date(trade_date)
-    listed = _date(listed) if listed is not None else None
-    if inst.board in (Board.INDEX, Board.HK) or inst.exchange == "HK":
-        return None
-    if _ipo_free(inst, trade_date, listed):
-        return None
-    if inst.board is Board.STAR:
-        return Decimal(20)
-    if inst.board is Board.BSE:
-        return Decimal(30)
-    if inst.board is Board.CHINEXT:
-        if trade_date >= CHINEXT_REFORM:
-            return Decimal(20)
-        return Decimal(5) if st else Decimal(10)
-    if inst.board is Board.FUND:
-        if inst.growth_fund and (inst.exchange == "SH" or trade_date >= CHINEXT_REFORM):
-            return Decimal(20)
-        return Decimal(10)
-    # Main board (and B shares).
-    if st and trade_date < ST_10PCT_FROM:
-        return Decimal(5)
-    return Decimal(10)
+    if inst.board is not Board.BOND or listed is None or trade_date < BOND_RULES_FROM:
+        return ()
+    return BOND_LISTING_HALTS if nth_trading_day(_date(listed), trade_date) == 1 else ()
 
 
 def _round_to(x: Decimal, tick: Decimal) -> Decimal:
@@ -233,18 +260,20 @@ def _round_to(x: Decimal, tick: Decimal) -> Decimal:
     return ((x / tick).to_integral_value(ROUND_HALF_UP) * tick).quantize(tick)
 
 
-def limit_prices(prev_close, pct, tick) -> tuple[Decimal, Decimal]:
-    """(limit_up, limit_down) for a previous close, band percent and tick.
+def limit_prices(prev_close, pct, tick, down_pct=None) -> tuple[Decimal, Decimal]:
+    """(limit_up, limit_down) for a previous close, band percent and tick
+    (`down_pct` for an uneven band, e.g. a bond's listing day).
 
     One-tick floor: when rounding swallows the band the limit is prev +/- one
     tick.  Down never goes below one tick: at prev == tick (the smallest
     quotable price) limit_down equals prev, because 0 is not a price.
     """
     prev, p, t = _dec(prev_close), _dec(pct), _dec(tick)
+    d = p if down_pct is None else _dec(down_pct)
     if prev <= 0 or t <= 0:
         raise ValueError(f"prev_close and tick must be positive: {prev_close!r}, {tick!r}")
     up = _round_to(prev * (100 + p) / 100, t)
-    down = _round_to(prev * (100 - p) / 100, t)
+    down = _round_to(prev * (100 - d) / 100, t)
     if up <= prev:
         up = (prev + t).quantize(t)
     if down >= prev:
@@ -261,10 +290,10 @@ def limits_for(
     listed: date | str | None = None,
 ) -> tuple[Decimal, Decimal] | None:
     """Computed limit prices, or None when the instrument has no band today."""
-    pct = limit_pct(inst, trade_date=trade_date, st=st, listed=listed)
-    if pct is None:
+    band = limit_band(inst, trade_date=trade_date, st=st, listed=listed)
+    if band is None:
         return None
-    return limit_prices(prev_close, pct, tick_size(inst))
+    return limit_prices(prev_close, band[0], tick_size(inst), band[1])
 
 
 def to_ticks(price, tick) -> int:

@@ -1,4 +1,4 @@
-"""Trading phases by the clock (GUIDE section 1). Pure, no I/O.
+"""Trading phases by the clock (GUIDE section 1), on the calendars of market/calendars.py.
 
 All times are Asia/Shanghai (= Asia/Hong_Kong, UTC+8, no DST).  Boundaries
 are half-open: a phase starts at its first minute, so 09:30:00 is continuous
@@ -10,11 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from .calendars import calendar, is_half_day, is_trading_day
 from .rules import is_cn_trading_day
 
 __all__ = [
-    "HK_HALF_DAYS",
-    "HK_HOLIDAYS",
     "PHASES",
     "SSE_ETF_CLOSE_AUCTION_FROM",
     "TZ",
@@ -34,32 +33,6 @@ _TRADING = frozenset({"call_auction", "continuous", "closing_auction"})
 # From this date SSE ETFs also have the 14:57-15:00 closing call auction.
 SSE_ETF_CLOSE_AUCTION_FROM = date(2026, 7, 6)
 
-# HKEX full-day closures on weekdays (HK general holidays; Saturday holidays
-# are not moved, Sunday ones move to the next weekday).
-HK_HOLIDAYS: frozenset[date] = frozenset(
-    date.fromisoformat(d)
-    for d in (
-        # 2024: HK general holidays 2024
-        "2024-01-01", "2024-02-12", "2024-02-13", "2024-03-29", "2024-04-01",
-        "2024-04-04", "2024-05-01", "2024-05-15", "2024-06-10", "2024-07-01",
-        "2024-09-18", "2024-10-01", "2024-10-11", "2024-12-25", "2024-12-26",
-        # 2025: HK general holidays 2025
-        "2025-01-01", "2025-01-29", "2025-01-30", "2025-01-31", "2025-04-04",
-        "2025-04-18", "2025-04-21", "2025-05-01", "2025-05-05", "2025-07-01",
-        "2025-10-01", "2025-10-07", "2025-10-29", "2025-12-25", "2025-12-26",
-        # 2026: HK general holidays 2026
-        "2026-01-01", "2026-02-17", "2026-02-18", "2026-02-19", "2026-04-03",
-        "2026-04-06", "2026-04-07", "2026-05-01", "2026-05-25", "2026-06-19",
-        "2026-07-01", "2026-10-01", "2026-10-19", "2026-12-25",
-    )
-)
-
-# Lunar New Year's Eves that fall on a weekday (morning-only sessions).
-# 24 and 31 December are handled by rule in is_hk_half_day.
-HK_HALF_DAYS: frozenset[date] = frozenset(
-    date.fromisoformat(d) for d in ("2024-02-09", "2025-01-28", "2026-02-16")
-)
-
 
 def _hm(h: int, m: int) -> time:
     return time(h, m)
@@ -76,13 +49,17 @@ def market_ms(day: date, t: time) -> int:
 
 
 def is_hk_trading_day(d: date) -> bool:
-    return d.weekday() < 5 and d not in HK_HOLIDAYS
+    return is_trading_day("HK", d)
 
 
 def is_hk_half_day(d: date) -> bool:
+    """Morning session only: the calendar file's half days; for a year with no
+    file, Christmas Eve and New Year's Eve when they fall on a weekday."""
     if not is_hk_trading_day(d):
         return False
-    return d in HK_HALF_DAYS or (d.month == 12 and d.day in (24, 31))
+    if d.year in calendar("HK").years:
+        return is_half_day("HK", d)
+    return d.month == 12 and d.day in (24, 31)
 
 
 def _cn_phase(d: date, t: time, symbol: str | None) -> str:

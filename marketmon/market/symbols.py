@@ -2,6 +2,11 @@
 
 Pure exchange knowledge, no I/O.  Canonical form (PROTOCOL section 1):
 ``600000.SH``, ``000001.SZ``, ``920118.BJ``, ``00700.HK``, ``HSI.HK``.
+
+A well-formed ``CODE.EX`` whose prefix no exchange's table knows (a new
+board, a new kind of instrument) is kept as board ``other``: a feed's rows
+are never dropped for it. A code whose prefix belongs to another exchange
+(``600000.SZ``) is a mistake, and refused.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ class Board(StrEnum):
     FUND = "fund"
     HK = "hk"
     INDEX = "index"
+    BOND = "bond"  # convertible bonds (可转债)
+    REIT = "reit"  # infrastructure REITs (基础设施基金)
+    OTHER = "other"  # a well-formed code of a prefix the tables do not know
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +52,7 @@ class Instrument:
     code: str
     exchange: str  # SH, SZ, BJ, HK
     board: Board
-    kind: str  # stock, etf, fund, index
+    kind: str  # stock, etf, fund, index, bond, reit, other
     growth_fund: bool = False  # fund tracking a STAR/ChiNext index: 20 % band
 
     @property
@@ -104,6 +112,11 @@ _HK_ETF_RANGES = ((2800, 2849), (3000, 3199))
 _PREFIXES: tuple[tuple[str, str, Board, str, bool], ...] = (
     # Shanghai
     ("000", "SH", Board.INDEX, "index", False),
+    ("110", "SH", Board.BOND, "bond", True),  # convertible bonds: 110, 111, 113, 118 (STAR issuers)
+    ("111", "SH", Board.BOND, "bond", True),
+    ("113", "SH", Board.BOND, "bond", True),
+    ("118", "SH", Board.BOND, "bond", True),
+    ("508", "SH", Board.REIT, "reit", True),
     ("60", "SH", Board.MAIN, "stock", True),
     ("68", "SH", Board.STAR, "stock", True),
     ("900", "SH", Board.MAIN, "stock", True),  # B shares
@@ -124,6 +137,10 @@ _PREFIXES: tuple[tuple[str, str, Board, str, bool], ...] = (
     ("159", "SZ", Board.FUND, "etf", True),
     ("15", "SZ", Board.FUND, "fund", True),
     ("16", "SZ", Board.FUND, "fund", True),  # LOFs
+    ("123", "SZ", Board.BOND, "bond", True),  # convertible bonds: 123 (ChiNext issuers), 127, 128
+    ("127", "SZ", Board.BOND, "bond", True),
+    ("128", "SZ", Board.BOND, "bond", True),
+    ("180", "SZ", Board.REIT, "reit", True),
     ("200", "SZ", Board.MAIN, "stock", True),  # B shares
     ("399", "SZ", Board.INDEX, "index", False),
     # Beijing
@@ -132,7 +149,7 @@ _PREFIXES: tuple[tuple[str, str, Board, str, bool], ...] = (
     ("83", "BJ", Board.BSE, "stock", True),
     ("87", "BJ", Board.BSE, "stock", True),
     ("88", "BJ", Board.BSE, "stock", True),
-    ("92", "BJ", Board.BSE, "stock", True),
+    ("92", "BJ", Board.BSE, "stock", True),  # 920xxx: the 2024 renumbering of BSE stocks
     ("899", "BJ", Board.INDEX, "index", False),
 )
 
@@ -165,11 +182,18 @@ def _hk(code: str, text: str) -> str:
     raise SymbolError(f"unknown symbol {text!r}: not a HK code")
 
 
+def _known_elsewhere(code: str, exchange: str) -> bool:
+    """Does another exchange's table know this code's prefix (600000.SZ: yes)?"""
+    return any(code.startswith(prefix) and ex != exchange for prefix, ex, *_ in _PREFIXES)
+
+
 def _a_share(code: str, exchange: str | None, text: str) -> str:
     if not (code.isdigit() and len(code) == 6):
         raise SymbolError(f"unknown symbol {text!r}: A-share codes have 6 digits")
     rule = _rule(code, exchange)
     if rule is None:
+        if exchange is not None and not _known_elsewhere(code, exchange):
+            return f"{code}.{exchange}"  # a prefix nobody knows yet: board "other"
         where = f"on {exchange}" if exchange else "without an exchange suffix"
         raise SymbolError(f"unknown symbol {text!r}: code {code} is not valid {where}")
     return f"{code}.{rule[1]}"
@@ -218,7 +242,10 @@ def classify(symbol: str) -> Instrument:
         etf = code in HK_ETFS or any(lo <= n <= hi for lo, hi in _HK_ETF_RANGES)
         return Instrument(symbol, code, ex, Board.HK, "etf" if etf else "stock")
     _a_share(code, ex, symbol)  # validates code against its exchange
-    _prefix, _ex, board, kind, _bare = _rule(code, ex)
+    rule = _rule(code, ex)
+    if rule is None:
+        return Instrument(symbol, code, ex, Board.OTHER, "other")
+    _prefix, _ex, board, kind, _bare = rule
     # SH 588/589 are STAR ETFs; SZ ChiNext ETFs only via the explicit list.
     growth = board is Board.FUND and (
         (ex == "SH" and code[:3] in ("588", "589")) or symbol in GROWTH_FUNDS

@@ -35,6 +35,7 @@ from functools import lru_cache
 from random import Random
 from typing import Any
 
+from marketmon.market.calendars import is_southbound_day
 from marketmon.serve.script import Event
 
 TRADE_DATE = "2025-09-12"
@@ -724,10 +725,10 @@ def flow_events() -> Iterator[tuple[int, int, int, dict[str, Any]]]:
         yield k, 2, 0, {"type": "flow", "ts": ts_of(k), "southbound": south, "top": top}
 
 
-def _weekdays_back(end: date, n: int) -> list[date]:
+def _southbound_days_back(end: date, n: int) -> list[date]:
     days, d = [], end
     while len(days) < n:
-        if d.weekday() < 5:  # no exchange holidays in 2025-08-14 .. 09-11
+        if is_southbound_day(d):  # both markets open (none closed in 2025-08-14 .. 09-11)
             days.append(d)
         d -= timedelta(days=1)
     return days[::-1]
@@ -745,7 +746,7 @@ def flow_history_body() -> dict[str, Any]:
     """20 trading days to 2025-09-11: BABA-W net bought 15 days straight (HKD 37.12 bn);
     BABA-W, Tencent and Meituan-W lead the 20-day net buying, in that order."""
     rng = Random(SEED ^ 0x417)
-    days = _weekdays_back(date(2025, 9, 11), 20)
+    days = _southbound_days_back(date(2025, 9, 11), 20)
     streak = [0.6 + rng.random() for _ in range(15)]
     baba = [420e6, 310e6, -270e6, 580e6, -850e6] + [
         round(37_120_000_000 * w / sum(streak) / 1e6) * 1e6 for w in streak

@@ -22,8 +22,8 @@ import polars as pl
 
 from marketmon.feed.sink import add_unknown
 from marketmon.market import etf
-from marketmon.market.rules import is_st, limit_pct, limits_for
-from marketmon.market.symbols import SymbolError, classify
+from marketmon.market.rules import is_st, limit_pct, limits_for, tick_size
+from marketmon.market.symbols import Board, SymbolError, classify
 from marketmon.store import columns, few_rows, flush_cuts
 from marketmon.store.bars import Bar, BarHistory  # noqa: F401  (Bar: re-exported)
 from marketmon.store.pending_batch import BATCH_SCHEMA, COLUMN_OF, Pending  # noqa: F401  (COLUMN_OF: re-exported)
@@ -120,6 +120,8 @@ class Store:
         self.stale = True  # until a feed says otherwise
         self.unknown: set[str] = set()  # symbols the feed or we could not place (at most MAX_UNKNOWN)
         self.unplaced = 0  # quotes dropped because their symbol could not be placed
+        self.unclassified = 0  # rows of a code whose prefix the rules do not know (board "other")
+        self.first_unclassified: str | None = None
         self.version = 0  # bumped by every flush that changed the frame
         self._pending = Pending(self._rows, self._index)
         self._touched: pl.Series = pl.Series(dtype=pl.UInt32)  # rows the last flush (or part of one) changed
@@ -384,7 +386,10 @@ class Store:
             except SymbolError:
                 self.note_unknown([symbol])
                 continue
-            tick = 0.001 if inst.kind in ("etf", "fund") and inst.exchange != "HK" else 0.01
+            tick = 0.01 if inst.exchange == "HK" else float(tick_size(inst))
+            if inst.board is Board.OTHER:  # kept and shown; limits only if the feed sends them
+                self.unclassified += 1
+                self.first_unclassified = self.first_unclassified or symbol
             self._rows[symbol] = row = len(self._rows)
             if self._index is not None:
                 self._index.add(symbol, row)

@@ -14,6 +14,7 @@ from marketmon.config import editing
 from marketmon.config.editing import EditError
 from marketmon.config.watcher import WatchlistWatcher
 from marketmon.config.watchlists import WatchlistError, bundled_paths, load, parse, user_paths
+from marketmon.market.symbols import Board, classify
 
 COMMENTED = """\
 # My chips list. I keep it short; these comments are mine.
@@ -180,7 +181,7 @@ def test_crlf_files_stay_crlf(tmp_path: Path) -> None:
         ('name = "x"\nsymbols = ["600519.SH"]\n[alerts]\npct_above = = 5\n', (4, 13), ""),
         ('name = "x"\nsymbols = ["600519.SH"\n', (3, 1), ""),
         ('name = "x"\nsymbols = ["600519.SH"]\n\n[alerts]\npct_above = "five"\n', (5, 1), "must be a number"),
-        ('name = "x"\nsymbols = ["600519.SH", "999999.SH"]\n', (2, 25), "unknown symbol"),
+        ('name = "x"\nsymbols = ["600519.SH", "600519.SZ"]\n', (2, 25), "unknown symbol"),
         ('name = "x"\nsymbols = "600519.SH"\n', (2, 1), "must be a list"),
     ],
 )  # fmt: skip
@@ -338,13 +339,18 @@ def test_move_into_a_broken_list_loses_nothing(tmp_path: Path, wl: Path) -> None
 def test_bundled_lists_load_and_are_copied_before_editing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MARKETMON_HOME", str(tmp_path))
     names = [p.name for p in bundled_paths()]
-    assert names == ["ai-chips.toml", "etfs.toml", "hk-tech.toml", "innovative-drugs.toml"]
+    assert names == ["ai-chips.toml", "convertible-bonds.toml", "etfs.toml", "hk-tech.toml", "innovative-drugs.toml"]
     from marketmon.serve.demo_day import BY_SYMBOL
 
     for path in bundled_paths():
         wl = load(path)
-        assert wl.symbols and all(s in BY_SYMBOL for s in wl.symbols), path
-        assert "#" in path.read_text()
+        assert wl.symbols and "#" in path.read_text(), path
+        if path.name == "convertible-bonds.toml":  # the demo day has no bonds: each bond beside its stock
+            kinds = [classify(s).board for s in wl.symbols]
+            assert kinds == [Board.BOND, Board.MAIN] * (len(kinds) // 2), kinds
+            assert "no bonds" in path.read_text()  # the file tells the trader where it fills from
+        else:
+            assert all(s in BY_SYMBOL for s in wl.symbols), path
     assert user_paths() == []
     bundled = bundled_paths()[0]
     copy = editing.user_copy(bundled)

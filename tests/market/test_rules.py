@@ -1,6 +1,7 @@
 """Ticks, limit bands and limit prices; ETF premium."""
 
 from datetime import date
+from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 
 import pytest
@@ -8,8 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from marketmon.market.etf import premium_pct
+from marketmon.market.calendars import calendar
 from marketmon.market.rules import (
-    CN_HOLIDAYS,
+    halt_bands,
+    limit_band,
     hk_tick,
     is_cn_trading_day,
     is_st,
@@ -169,9 +172,10 @@ def test_ipo_days(symbol, listed, trade_date, want):
 
 
 def test_cn_holidays():
-    assert len(CN_HOLIDAYS) > 50
-    assert all(d.weekday() < 5 for d in CN_HOLIDAYS)
-    assert {d.year for d in CN_HOLIDAYS} == {2024, 2025, 2026}
+    closed = calendar("CN").closed
+    assert len(closed) > 50
+    assert all(d.weekday() < 5 for d in closed)
+    assert {d.year for d in closed} == {2024, 2025, 2026}
     assert not is_cn_trading_day(date(2025, 10, 1))
     assert not is_cn_trading_day(date(2026, 2, 16))
     assert not is_cn_trading_day(date(2025, 9, 13))  # Saturday
@@ -286,3 +290,77 @@ def test_premium_pct(last, iopv, want):
         assert got is None
     else:
         assert got == pytest.approx(want)
+
+
+# Convertible bonds (SSE/SZSE rules from 2022-08-01), REITs, unknown boards -----------------
+
+
+@pytest.mark.parametrize(
+    ("prev", "up", "down"),
+    [
+        ("100", "120.000", "80.000"),
+        ("118.888", "142.666", "95.110"),  # 142.6656 and 95.1104: half up to 0.001
+        ("123.4565", "148.148", "98.765"),  # 148.1478, 98.7652
+        ("101.0025", "121.203", "80.802"),  # 121.2030, 80.8020
+        ("130.0005", "156.001", "104.000"),  # 156.0006 -> .001, 104.0004 -> .000
+    ],
+)
+def test_bond_band_from_the_second_day(prev, up, down):
+    got = limits_for(parse("113050.SH"), D(prev), trade_date="2025-09-12", listed="2024-01-10")
+    assert got == (D(up), D(down))
+
+
+@pytest.mark.parametrize("symbol", ["110059.SH", "111010.SH", "113050.SH", "118003.SH", "123001.SZ", "127018.SZ",
+                                    "128081.SZ"])  # fmt: skip
+def test_bond_listing_day(symbol):
+    inst = parse(symbol)
+    listed = date(2025, 9, 12)
+    assert limit_band(inst, trade_date=listed, listed=listed) == (D("57.3"), D("43.3"))
+    assert limits_for(inst, D(100), trade_date=listed, listed=listed) == (D("157.300"), D("56.700"))
+    assert halt_bands(inst, trade_date=listed, listed=listed) == (D(20), D(30))
+    # the next trading day (a Monday): +/-20 %, no listing-day halts
+    assert limit_band(inst, trade_date=date(2025, 9, 15), listed=listed) == (D(20), D(20))
+    assert halt_bands(inst, trade_date=date(2025, 9, 15), listed=listed) == ()
+
+
+def test_bonds_had_no_daily_band_before_the_2022_rules():
+    assert limit_band(parse("113050.SH"), trade_date="2022-07-29") is None
+    assert limit_band(parse("113050.SH"), trade_date="2022-08-01") == (D(20), D(20))
+
+
+@pytest.mark.parametrize(
+    ("symbol", "prev", "listed", "up", "down"),
+    [
+        ("508000.SH", "3.456", None, "3.802", "3.110"),  # 3.8016, 3.1104
+        ("180101.SZ", "2.005", None, "2.206", "1.805"),  # 2.2055 half up, 1.8045 half up
+        ("508000.SH", "3.456", "2025-09-12", "4.493", "2.419"),  # listing day: +/-30 %
+    ],
+)
+def test_reit_limits(symbol, prev, listed, up, down):
+    assert limits_for(parse(symbol), D(prev), trade_date="2025-09-12", listed=listed) == (D(up), D(down))
+
+
+@pytest.mark.parametrize("symbol", ["113050.SH", "123001.SZ", "508000.SH", "180101.SZ", "004000.SZ"])
+def test_bonds_reits_and_unknown_boards_quote_to_a_tenth_of_a_fen(symbol):
+    assert tick_size(parse(symbol)) == D("0.001")
+
+
+def test_an_unknown_board_gets_no_computed_limit():
+    assert limit_band(parse("004000.SZ"), trade_date="2025-09-12") is None
+    assert limits_for(parse("004000.SZ"), D(10), trade_date="2025-09-12") is None
+
+
+def test_bse_renumbered_codes_keep_the_30_pct_band():
+    assert limits_for(parse("920118.BJ"), D("10.00"), trade_date="2025-09-12") == (D("13.00"), D("7.00"))
+    assert limit_pct(parse("430047.BJ"), trade_date="2025-09-12") == D(30)
+
+
+@given(prev=st.integers(min_value=1, max_value=10_000_000))
+def test_uneven_band_matches_exact_arithmetic(prev):
+    """limit_prices with a down percent: exactly prev x (1 + up) and prev x (1 - down), half up."""
+    p = D(prev) / 1000
+    up, down = limit_prices(p, D("57.3"), D("0.001"), D("43.3"))
+    exact_up = (p * D("1.573")).quantize(D("0.001"), rounding=ROUND_HALF_UP)
+    exact_down = (p * D("0.567")).quantize(D("0.001"), rounding=ROUND_HALF_UP)
+    assert up == max(exact_up, p + D("0.001"))
+    assert down == max(min(exact_down, p - D("0.001")), D("0.001"))

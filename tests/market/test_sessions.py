@@ -5,9 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from marketmon.market.calendars import calendar
 from marketmon.market.sessions import (
-    HK_HALF_DAYS,
-    HK_HOLIDAYS,
     PHASES,
     is_hk_half_day,
     is_trading,
@@ -138,7 +137,7 @@ def test_hk_half_day_rules():
     assert is_hk_half_day(date(2027, 12, 24))  # a Friday: by rule, not by table
     assert not is_hk_half_day(date(2028, 12, 24))  # a Sunday
     assert not is_hk_half_day(date(2025, 12, 23))
-    assert all(d.weekday() < 5 for d in HK_HALF_DAYS)
+    assert all(d.weekday() < 5 for d in calendar("HK").half_days)
 
 
 @pytest.mark.parametrize(
@@ -157,7 +156,7 @@ def test_markets_have_separate_calendars():
     golden_week = ts("2025-10-02 10:00:00")
     assert phase("HK", golden_week) == "continuous"
     assert phase("CN", golden_week) == "closed"
-    assert all(d.weekday() < 5 for d in HK_HOLIDAYS)
+    assert all(d.weekday() < 5 for d in calendar("HK").closed)
 
 
 def test_unknown_market():

@@ -92,7 +92,7 @@ BAD = [
     "60000.SH",  # 5 digits would be HK, not SH
     "6000000",  # 7 digits
     "600000.HK",
-    "123456",  # no board starts with 12
+    "124000",  # no board starts with 124 (a bare code needs a known prefix)
     "399001",  # indices need a suffix
     "899050",
     "00000",
@@ -158,7 +158,45 @@ CLASSIFY_CASES = [
     ("03033.HK", "HK", Board.HK, "etf", False),
     ("02828.HK", "HK", Board.HK, "etf", False),
     ("03067.HK", "HK", Board.HK, "etf", False),
+    # convertible bonds: SH 110/111/113/118, SZ 123/127/128
+    ("110059.SH", "SH", Board.BOND, "bond", False),
+    ("111010.SH", "SH", Board.BOND, "bond", False),
+    ("113050.SH", "SH", Board.BOND, "bond", False),
+    ("118003.SH", "SH", Board.BOND, "bond", False),
+    ("123001.SZ", "SZ", Board.BOND, "bond", False),
+    ("127018.SZ", "SZ", Board.BOND, "bond", False),
+    ("128081.SZ", "SZ", Board.BOND, "bond", False),
+    # REITs: SH 508, SZ 180
+    ("508000.SH", "SH", Board.REIT, "reit", False),
+    ("180101.SZ", "SZ", Board.REIT, "reit", False),
+    # BSE, the 2024 renumbering beside the old codes
+    ("920118.BJ", "BJ", Board.BSE, "stock", False),
+    ("430047.BJ", "BJ", Board.BSE, "stock", False),
+    ("830799.BJ", "BJ", Board.BSE, "stock", False),
+    ("870299.BJ", "BJ", Board.BSE, "stock", False),
+    # a prefix no exchange's table knows: kept as "other"
+    ("004000.SZ", "SZ", Board.OTHER, "other", False),
+    ("004999.SZ", "SZ", Board.OTHER, "other", False),
+    ("119000.SZ", "SZ", Board.OTHER, "other", False),
+    ("700000.SH", "SH", Board.OTHER, "other", False),
+    ("990001.BJ", "BJ", Board.OTHER, "other", False),
 ]
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [("113050", "113050.SH"), ("sz123001", "123001.SZ"), ("128081", "128081.SZ"), ("508000", "508000.SH"),
+     ("180101", "180101.SZ"), ("920118", "920118.BJ"), ("bj430047", "430047.BJ"), ("004000.sz", "004000.SZ")],
+)
+def test_normalize_new_boards(text, want):
+    assert normalize(text) == want
+
+
+@pytest.mark.parametrize("text", ["004000", "700000", "600000.SZ", "113050.SZ", "123001.SH", "508000.SZ", "920118.SH"])
+def test_a_known_prefix_on_the_wrong_exchange_or_a_bare_unknown_code_is_refused(text):
+    """Only a code that no table knows is "other"; one another exchange owns is a mistake."""
+    with pytest.raises(SymbolError):
+        normalize(text)
 
 
 @pytest.mark.parametrize(("symbol", "ex", "board", "kind", "growth"), CLASSIFY_CASES)
@@ -169,7 +207,7 @@ def test_classify(symbol, ex, board, kind, growth):
 
 
 def test_board_values():
-    assert [b.value for b in Board] == ["main", "star", "chinext", "bse", "fund", "hk", "index"]
+    assert [b.value for b in Board] == ["main", "star", "chinext", "bse", "fund", "hk", "index", "bond", "reit", "other"]
     assert Board.STAR == "star"
 
 

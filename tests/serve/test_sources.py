@@ -318,3 +318,22 @@ def test_convert_prints_json_lines_and_reports_unknown(capsys):
     assert "160923.SZ" in err
     assert main(["convert", "--from", "tencent", str(DATA / "garbage.html")]) == 2
     assert "not a Tencent response" in capsys.readouterr().err
+
+
+def test_tencent_and_eastmoney_bond_volumes_are_in_bonds_not_lots():
+    """A convertible bond trades in lots of 10 bonds (张): its volume and book sizes
+    become bonds, as a stock's become shares. Constructed from the recorded stock
+    line with the code changed (no recorded bond answer yet: docs/sources.md)."""
+    line = (DATA / "tencent-a-share.gbk.txt").read_bytes().decode("gbk").splitlines()[0]
+    fields = line.split('"')[1].split("~")
+    fields[2], fields[6], fields[10], fields[20] = "113050", "1234", "56", "7"
+    q = tencent.parse(f'v_sh113050="{"~".join(fields)}";'.encode("gbk")).quotes[0]
+    assert q["symbol"] == "113050.SH" and "kind" not in q  # the wire names only the four old kinds
+    assert (q["volume"], q["bid_size"], q["ask_size"]) == (12_340, 560, 70)
+    body = (DATA / "eastmoney-ulist.json").read_text()
+    data = json.loads(body)
+    item = next(i for i in data["data"]["diff"] if i["f12"] == "600000")
+    bond = {**item, "f12": "123001", "f13": 0, "f1": 3, "f152": 3, "f2": 118888, "f5": 4321}
+    data["data"]["diff"] = [bond]
+    q = by_symbol(eastmoney.parse(json.dumps(data).encode()))["123001.SZ"]
+    assert q["last"] == 118.888 and q["volume"] == 43_210

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from marketmon.feed.protocol import Quote
+from marketmon.feed.protocol import WIRE_KINDS, Quote
 from marketmon.market.symbols import SymbolError, classify
 
 MARKET_TZ = ZoneInfo("Asia/Shanghai")  # HK keeps the same UTC+8 clock
@@ -136,7 +136,8 @@ def finish(quote: dict[str, Any]) -> dict[str, Any]:
         inst = classify(symbol)
     except SymbolError as exc:
         raise ParseError(str(exc)) from None
-    quote.setdefault("kind", inst.kind)
+    if inst.kind in WIRE_KINDS:  # bonds, REITs, unknown boards: no `kind` (docs/protocol.md)
+        quote.setdefault("kind", inst.kind)
     quote.setdefault("currency", "HKD" if inst.exchange == "HK" else "CNY")
     name = quote.get("name")
     quote["name"] = name.strip()[:64] if isinstance(name, str) else None

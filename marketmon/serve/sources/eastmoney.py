@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
+from marketmon.market.rules import lot_size, tick_size
 from marketmon.market.symbols import SymbolError, classify, normalize
 from marketmon.serve.sources.base import Parsed, ParseError, Source, finish, local_time
 
@@ -137,7 +139,7 @@ def _item(item: dict[str, Any], layout: tuple[str, ...]) -> dict[str, Any]:
     hk = inst.exchange == "HK"
     dp = next((item[k] for k in ("f1", "f59", "f152") if _is_int(item.get(k)) and 0 <= item[k] <= 6), None)
     if dp is None:
-        dp = 3 if (hk and inst.kind != "index") or inst.kind in ("etf", "fund") else 2
+        dp = 3 if (hk and inst.kind != "index") or (not hk and tick_size(inst) < Decimal("0.01")) else 2
     price_keys = (k_last, k_high, k_low, k_open, k_prev, "f51", "f52", "f19", "f39")
     raw = {k: _num(item, k) for k in price_keys}
     present = [v for v in raw.values() if v is not None]
@@ -149,7 +151,7 @@ def _item(item: dict[str, Any], layout: tuple[str, ...]) -> dict[str, Any]:
             return None
         return round(v / 10**dp, dp) if scaled else float(v)
 
-    lot = 1 if hk else 100
+    lot = lot_size(inst)  # lots of 100 shares, or of 10 bonds; HK in shares
     volume = _num(item, k_vol)
     amount = _num(item, k_amt)
     seconds = _num(item, k_time)

@@ -26,6 +26,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from marketmon.market.rules import lot_size
 from marketmon.market.symbols import SymbolError, classify, normalize
 from marketmon.serve.sources.base import (
     Parsed, ParseError, Source, finish, local_ms, local_time, number, parse_lines, price, shares,
@@ -97,6 +98,7 @@ def _a_share(symbol: str, f: list[str]) -> dict[str, Any]:
         amount = number(parts[2], "amount (field 35)")
     elif f[37].strip():
         amount = number(f[37], "amount (field 37)") * 1e4
+    lot = lot_size(classify(symbol))  # lots of 100 shares, or of 10 bonds
     q: dict[str, Any] = {
         "symbol": symbol,
         "ts": _ts(f[30]),
@@ -104,7 +106,7 @@ def _a_share(symbol: str, f: list[str]) -> dict[str, Any]:
         "last": price(f[3], "last"),
         "prev_close": price(f[4], "prev close"),
         "open": price(f[5], "open"),
-        "volume": shares(f[6], "volume", 100),
+        "volume": shares(f[6], "volume", lot),
         "high": price(f[33], "high"),
         "low": price(f[34], "low"),
         "turnover": amount,
@@ -113,9 +115,9 @@ def _a_share(symbol: str, f: list[str]) -> dict[str, Any]:
     }
     if classify(symbol).kind != "index":
         q["bid"] = price(f[9], "bid")
-        q["bid_size"] = (shares(f[10], "bid size", 100) or 0) if q["bid"] else 0
+        q["bid_size"] = (shares(f[10], "bid size", lot) or 0) if q["bid"] else 0
         q["ask"] = price(f[19], "ask")
-        q["ask_size"] = (shares(f[20], "ask size", 100) or 0) if q["ask"] else 0
+        q["ask_size"] = (shares(f[20], "ask size", lot) or 0) if q["ask"] else 0
         clock = local_time(q["ts"]) if q["ts"] is not None else None
         opened_time = clock is not None and clock >= _OPEN
         idle = not q["open"] and not q["volume"] and not q["bid"] and not q["ask"]

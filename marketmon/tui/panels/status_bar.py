@@ -1,4 +1,6 @@
-"""The status bar: feed state, trade date, market phases, market clock, message rate.
+"""The status bar: feed state, trade date, market phases, market clock, message
+rate; and what the trader must know is uncertain: instruments of an unknown
+kind (kept, board "other", no computed limits), a year with no holiday calendar.
 
 The clock is the feed's market time (store.clock), never the wall clock, so
 a replay shows the replayed moment and a held demo shows a fixed one.
@@ -12,6 +14,7 @@ from collections import deque
 from rich.text import Text
 from textual.widget import Widget
 
+from marketmon.market.calendars import missing_years
 from marketmon.store.state import Store
 from marketmon.tui import fmt, palette
 
@@ -60,13 +63,16 @@ class StatusBar(palette.Tones, Widget):
             tuple(sorted(store.phases.items())) if store else (),
             store.clock // 1000 if store and store.clock else None,
             round(rate),
+            store.unclassified if store else 0,
+            missing_years(store.trade_date) if store and store.trade_date else (),
         )
         if state != self._state:
             self._state = state
             self.refresh()
 
     def render(self) -> Text:
-        feed, trade_date, phases, clock, rate = self._state or ("connecting", None, (), None, 0)
+        feed, trade_date, phases, clock, rate, unclassified, no_calendar = self._state or (
+            "connecting", None, (), None, 0, 0, ())
         narrow = self.size.width < 100
         sep = " │ " if narrow else "  │  "
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -87,4 +93,10 @@ class StatusBar(palette.Tones, Widget):
         text.append(trade_date.strftime("%Y-%m-%d %a") if trade_date else "----------", self.tone("title"))
         text.append(sep, self.tone("muted"))
         text.append(f"{rate} msg/s", self.tone("muted"))
+        if unclassified:
+            text.append(sep, self.tone("muted"))
+            text.append(f"{unclassified} unclassified", self.tone("bad"))
+        for market in no_calendar:
+            text.append(sep, self.tone("muted"))
+            text.append(f"no {trade_date.year} {market} calendar: holidays unknown", self.tone("bad"))
         return text

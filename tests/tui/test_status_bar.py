@@ -1,0 +1,48 @@
+"""The status bar says what is uncertain: instruments of an unknown kind, and a
+year with no holiday calendar (phases are then taken on weekdays only)."""
+
+from __future__ import annotations
+
+
+from textual.app import App, ComposeResult
+
+from marketmon.feed.protocol import Quote
+from marketmon.store.state import Store
+from marketmon.tui.panels.status_bar import StatusBar
+
+T0 = 1757640600000
+
+
+class Bar(App[None]):
+    def compose(self) -> ComposeResult:
+        yield StatusBar(demo=False, id="status")
+
+
+def _store(trade_date: str, symbols: list[str]) -> Store:
+    store = Store()
+    store.set_trade_date(trade_date)
+    store.merge([Quote(symbol=s, ts=T0, prev_close=5.0, last=5.0) for s in symbols], T0)
+    store.flush()
+    return store
+
+
+async def _drawn(store: Store) -> str:
+    app = Bar()
+    async with app.run_test(size=(200, 3)) as pilot:
+        bar = app.query_one(StatusBar)
+        bar.update_from(store, "live", 0)
+        await pilot.pause()
+        return bar.render().plain
+
+
+async def test_unclassified_instruments_are_counted_on_the_bar():
+    store = _store("2026-03-02", ["600000.SH", "004000.SZ", "004001.SZ"])
+    assert store.frame.height == 3 and store.unclassified == 2
+    text = await _drawn(store)
+    assert "2 unclassified" in text and "calendar" not in text
+
+
+async def test_a_year_with_no_calendar_is_said_on_the_bar():
+    text = await _drawn(_store("2027-01-04", ["600000.SH"]))
+    assert "no 2027 CN calendar: holidays unknown" in text and "no 2027 HK calendar" in text
+    assert "unclassified" not in text
