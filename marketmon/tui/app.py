@@ -21,7 +21,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen, SystemModalScreen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Tab, Tabs
 
@@ -145,6 +145,20 @@ class MarketmonApp(ListEditing, App[int]):
         for name in list(self.available_themes):
             if name not in found:
                 self.unregister_theme(name)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # A dialog owns the keyboard. Tab and Shift+Tab are priority bindings, which
+        # Textual runs over a dialog too: they would switch the list behind it (and an
+        # edit would land in a list no longer on screen). Refused, the key goes on to
+        # the dialog, where Tab moves between its fields. Ctrl+C still quits; the
+        # command palette (a system screen) runs its commands after it closes.
+        if action in keys.SCREEN_ACTIONS and self._dialog_open():
+            return False
+        return True
+
+    def _dialog_open(self) -> bool:
+        screen = self.screen
+        return isinstance(screen, ModalScreen) and not isinstance(screen, SystemModalScreen)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         # A user theme may leave app colours out: they fall back to the default theme's.

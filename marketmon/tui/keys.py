@@ -61,6 +61,10 @@ KEYS = (
     Key("ctrl+p", "command_palette", "Command palette: every action", "Ctrl+P", palette=False),
 )
 
+# The app's own actions, by name, that a key runs on the main screen; with a dialog
+# open the app refuses them (MarketmonApp.check_action). Quit stays: Ctrl+C always quits.
+SCREEN_ACTIONS = frozenset(k.action.split("(")[0] for k in KEYS if k.action) - {"quit", "command_palette"}
+
 
 def bindings() -> list[Binding]:
     # ctrl+p is Textual's own palette binding; j/k/enter on the table are the table's.

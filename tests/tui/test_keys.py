@@ -263,4 +263,8 @@ def test_keys_table_has_no_duplicates():
         for k in key.keys.split(","):
             assert k not in seen, k
             seen.append(k)
-    assert isinstance(MarketmonApp.BINDINGS, list)
+    # Each key of the table is bound on the app to its action (priority as the table says).
+    bound = {b.key: (b.action, b.priority) for b in MarketmonApp.BINDINGS}
+    expected = {name: (k.action, k.priority) for k in keys.KEYS if k.action and k.keys != "ctrl+p"
+                for name in k.keys.split(",")}  # fmt: skip
+    assert bound == expected

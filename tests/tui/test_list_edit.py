@@ -19,7 +19,8 @@ from marketmon.config import paths
 from marketmon.config.watchlists import bundled_paths
 from marketmon.serve.demo_day import INSTRUMENTS
 from marketmon.tui.app import MarketmonApp
-from marketmon.tui.dialogs.prompts import AskText, ChooseList
+from marketmon.tui.dialogs.help import HelpScreen
+from marketmon.tui.dialogs.prompts import AskText, ChooseList, Confirm
 from marketmon.tui.dialogs.symbol_search import Instrument, SymbolSearch, search
 from marketmon.tui.dialogs.thresholds import Thresholds, parse_rule, show_rule
 
@@ -350,3 +351,80 @@ SEED_INSTRUMENTS = [Instrument(i.symbol, i.name) for i in INSTRUMENTS]
 def test_a_code_typed_in_full_comes_first_and_a_name_finds_its_stock(inst: Instrument, case) -> None:
     assert search(SEED_INSTRUMENTS, case(inst.symbol))[0] == inst
     assert inst in search(SEED_INSTRUMENTS, case(inst.name), limit=len(SEED_INSTRUMENTS))
+
+
+# Keys inside a dialog stay in it (issue 14 item 1) -------------------------------------
+
+DIALOGS = (("T", Thresholds), ("plus", SymbolSearch), ("N", AskText), ("R", AskText),
+           ("M", ChooseList), ("D", Confirm), ("question_mark", HelpScreen))  # fmt: skip
+
+
+async def test_keys_inside_every_dialog_act_only_inside_it(home):
+    async with two_lists(home) as (app, pilot, mine, other):
+        files = (mine.read_bytes(), other.read_bytes())
+        behind = (app.watchlists.table, app.watchlists.table.title, app.theme)
+        assert behind[1] == "Mine"
+        for open_key, dialog in DIALOGS:
+            await pilot.press(open_key)
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, dialog), open_key
+            chain = screen.focus_chain
+            for key in ("tab", "shift+tab", "tab", "2", "3", "t", "q"):
+                was = app.focused
+                await pilot.press(key)
+                await pilot.pause()
+                assert app.is_running and app.return_code is None, (open_key, key)
+                if dialog is HelpScreen and key == "q":  # the help screen's own key closes it
+                    assert app.screen is app._main
+                    break
+                assert app.screen is screen, (open_key, key)
+                assert app.focused is None or app.focused.screen is screen, (open_key, key)
+                if key in ("tab", "shift+tab") and len(chain) > 1:
+                    assert app.focused is not was and app.focused in chain, (open_key, key)
+                assert (app.watchlists.table, app.watchlists.table.title, app.theme) == behind, (open_key, key)
+            if app.screen is screen:
+                await pilot.press("escape")
+                await pilot.pause()
+            assert app.screen is app._main, open_key
+        assert (mine.read_bytes(), other.read_bytes()) == files  # every dialog was cancelled
+        assert [t.title for t in app.watchlists.tables] == ["Mine", "Other", "All"]
+
+
+async def test_tab_in_the_add_dialog_then_enter_adds_to_the_list_on_screen(home):
+    async with two_lists(home) as (app, pilot, mine, other):
+        await pilot.press("plus")
+        await pilot.pause()
+        await type_text(pilot, "moutai")
+        await pilot.press("tab")  # to the hits
+        await pilot.pause()
+        assert app.focused is app.screen.query_one("#search-hits")
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert app.watchlists.table.title == "Mine"
+        assert '"600519.SH"' in mine.read_text(encoding="utf-8")
+        assert other.read_text(encoding="utf-8") == OTHER
+        assert any("Added 600519.SH to Mine" in n for n in notes(app))
+
+
+async def test_thresholds_saved_after_tab_tab_write_the_value_and_keep_other_overrides(home):
+    mine, other = write_lists(home)
+    override = '\n[alerts."688256.SH"]\npct_below = -6\n'
+    mine.write_text(MINE + override, encoding="utf-8")
+    app = demo_app(lists=[mine, other])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("T")  # for the selected symbol, 688521.SH
+        await pilot.pause()
+        first = app.focused
+        await pilot.press("tab", "tab")
+        await pilot.pause()
+        assert isinstance(app.screen, Thresholds) and app.focused is not first
+        field = app.focused.id.removeprefix("rule-")
+        await type_text(pilot, "7")
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        text = mine.read_text(encoding="utf-8")
+        assert text.startswith(MINE + override)  # the other symbol's override is kept, byte for byte
+        assert text.endswith(f'[alerts."688521.SH"]\n{field} = 7\n')
+        assert app.watchlists.table.title == "Mine" and other.read_text(encoding="utf-8") == OTHER
