@@ -459,7 +459,10 @@ def delete_list(path: Path | str) -> Path:
 
 
 def is_bundled(path: Path | str) -> bool:
-    resolved = Path(path).resolve()
+    try:
+        resolved = Path(path).resolve()
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13): not ours, and unreadable
+        return False
     return any(resolved == p.resolve() for p in bundled_paths())
 
 

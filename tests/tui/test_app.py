@@ -18,7 +18,7 @@ from marketmon.tui.panels.watchlist import WatchTable
 
 from tests.tui import drawn
 
-from .conftest import DATA, demo_app, ready, settle
+from .conftest import DATA, at, demo_app, ready, settle
 
 SIZE = (160, 48)
 
@@ -286,11 +286,20 @@ async def test_alerts_are_kept_across_restarts(home):
 
 async def test_speed_and_hold_reach_the_server(home):
     app = demo_app("09:31")
-    assert app.demo and app.speed == 0
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await asyncio.sleep(0.5)
-        assert app.store.clock <= app.demo_until
+        server = app.demo_server
+        assert (server.speed, server.until) == (0, at("09:31"))  # what the app was asked for
+        # Held: the screen's market stops exactly at the hold (a step is 3 s), and the
+        # server waits there, not finished, until the hold moves; then it plays on.
+        assert app.store.clock == server.clock == at("09:31") and not server.finished.is_set()
+        server.hold(at("09:35"))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while app.store.clock < at("09:35"):
+            assert loop.time() < deadline, "the hold moved but the market did not follow"
+            await pilot.pause(0.05)
+        assert app.store.clock == at("09:35") and not server.finished.is_set()
 
 
 def test_the_demo_mark_is_only_on_the_demo(home):
