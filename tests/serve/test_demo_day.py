@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from marketmon.feed import protocol
+from marketmon.market import rules
 from marketmon.serve import demo_day
 from marketmon.serve.demo_day import ACCEPTANCE, INSTRUMENTS, SEED_DAY, SeedDay
 from marketmon.serve.script import Event
@@ -243,7 +245,6 @@ def test_every_quote_on_the_tick_inside_its_range_and_limits(day: Replay) -> Non
 
 
 def test_every_event_is_a_valid_protocol_message() -> None:
-    protocol = pytest.importorskip("marketmon.feed.protocol")
     for seq, ev in enumerate(SEED_DAY.events(), 1):
         msg = protocol.decode_server(json.dumps({"seq": seq, **ev.body}))
         assert msg is not None and msg.seq == seq
@@ -388,7 +389,6 @@ def test_bse_stock_inside_30_percent(day: Replay) -> None:
 
 
 def test_limits_agree_with_market_rules() -> None:
-    rules = pytest.importorskip("marketmon.market.rules")
     checked = 0
     for inst in INSTRUMENTS:
         band = demo_day.limit_pct(inst)

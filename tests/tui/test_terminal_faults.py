@@ -47,10 +47,20 @@ async def test_resize_to_40x12_and_smaller_and_back_while_the_market_moves(home)
         for key in ("v", "v", "v", "v", "v", "v", "question_mark", "escape", "slash", "escape", "t", "escape"):
             await pilot.press(key)
             await pilot.pause(0.05)
+        assert app.screen is app._main and app.screen.has_class("-compact")  # one panel at a time
+        assert app.theme == sorted(app.own_themes)[1]  # "t" worked once, at 40x12
         await pilot.resize_terminal(160, 48)
         await pilot.pause(0.3)
         assert app.is_running and app.size == (160, 48)
-        assert app.watchlists.table.row_count > 0
+        assert not app.screen.has_class("-compact") and app.view == "watch"  # the panel it was on, zoomed
+        await pilot.press("escape")  # out of the zoom: every panel
+        await pilot.pause(0.3)
+        assert app.view is None
+        for panel in ("watchlists", "detail", "limits", "etf", "southbound", "alerts"):
+            assert app.part(f"#{panel}").display and app.part(f"#{panel}").region.area, panel
+        table = app.watchlists.table
+        assert table.title == "AI chips" and table.row_count == len(table.symbols) == 6
+        assert table.get_cell("688521.SH", "last").plain.strip() not in ("", "-")
     assert app.return_code in (0, None)
     record(faults=2 * len(sizes) + 2)
 
@@ -170,7 +180,8 @@ def test_ctrl_c_quits_and_gives_the_terminal_back(term_home):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_sigterm_and_sighup_give_the_terminal_back(term_home, sig):
     term = _quit_with(term_home, sig)
-    term.ended()
+    status = term.ended()
+    assert os.waitstatus_to_exitcode(status) == 0  # ended as Ctrl+Q ends it, not killed by the signal
     term.assert_restored()
     assert b"Traceback" not in term.out, term.out[-2000:]
     record(faults=1)
@@ -180,10 +191,11 @@ _CRASH = """
 import sys, time
 from marketmon.tui import app as tui
 
-tick, born, after = tui.MarketmonApp._tick, time.monotonic(), float(sys.argv[1])
+tick, after = tui.MarketmonApp._tick, int(sys.argv[1])
 
-def crashing_tick(self):  # an injected bug: the refresh tick raises after a few seconds
-    if time.monotonic() - born > after:
+def crashing_tick(self):  # an injected bug: the refresh tick raises once the screen has shown quotes
+    store = self.store
+    if store is not None and store.version >= after and self._seen.get("watchlists") == store.version:
         raise RuntimeError("injected crash for the terminal test")
     return tick(self)
 
@@ -195,7 +207,7 @@ sys.exit(main())
 
 
 def test_a_crash_inside_the_app_gives_the_terminal_back_then_says_what_happened(term_home):
-    term = Terminal(["-c", _CRASH, "4"], term_home)
+    term = Terminal(["-c", _CRASH, "3"], term_home)  # on the tick after the third store version is drawn
     term.started()
     status = term.ended(timeout=40)
     assert os.waitstatus_to_exitcode(status) != 0
