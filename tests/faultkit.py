@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import os
+import select
 import struct
 import threading
 from collections import Counter
@@ -224,3 +225,11 @@ class Proxy:
             self._server.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
+
+
+def readline(stream, timeout: float = 30.0) -> str:
+    """A line from a child's pipe, or a failure after `timeout` s: a regression
+    that never writes fails here instead of hanging until pytest's timeout."""
+    ready, _, _ = select.select([stream], [], [], timeout)
+    assert ready, f"no line from the child within {timeout} s"
+    return stream.readline()

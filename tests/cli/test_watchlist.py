@@ -15,6 +15,8 @@ import pytest
 from marketmon.alerts.history import AlertHistory
 from marketmon.alerts.rules import Alert
 
+from ..faultkit import readline
+
 ROOT = Path(__file__).resolve().parents[2]
 MARKETMON = Path(sys.executable).parent / "marketmon"
 AI_CHIPS = ROOT / "watchlists" / "ai-chips.toml"
@@ -151,10 +153,10 @@ def test_alerts_follow(home: Path) -> None:
                             stdout=subprocess.PIPE, text=True, env=env)  # fmt: skip
     try:
         assert proc.stdout is not None
-        assert json.loads(proc.stdout.readline())["message"] == "alert 1"
+        assert json.loads(readline(proc.stdout))["message"] == "alert 1"
         time.sleep(0.3)
         history.append(Alert(1757650000000, "00700.HK", "Tencent", "fast_move", 640.0, 1.8, "later"))
-        assert json.loads(proc.stdout.readline())["message"] == "later"
+        assert json.loads(readline(proc.stdout))["message"] == "later"  # followed: the line comes, or 30 s fail
     finally:
         proc.terminate()
         proc.wait(10)

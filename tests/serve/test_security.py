@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 
 import marketmon
 from marketmon.alerts import notify
+from marketmon.alerts.rules import Alert
 from marketmon.cli.main import build_parser
 from marketmon.feed import protocol
 from marketmon.feed.client import FeedClient, FeedEvent, redact
@@ -28,7 +29,7 @@ from marketmon.serve.server import QuoteServer
 from marketmon.store.state import Store
 
 from ..conftest import T0, wait_for
-from ..faultkit import record, same_state
+from ..faultkit import readline, record, same_state
 from ..feed.test_client import full_quotes
 from ..feed.test_hostile import REPRODUCIBLE
 
@@ -59,7 +60,7 @@ def _serve(*extra: str) -> tuple[subprocess.Popen[str], str]:
         [sys.executable, "-m", "marketmon", "serve", "--demo", "--port", "0", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    line = proc.stdout.readline()
+    line = readline(proc.stdout)  # the address line; a server that never starts fails in 30 s
     return proc, line
 
 
@@ -201,13 +202,23 @@ async def test_a_flood_of_bad_requests_gets_errors_and_the_connection_stays():
 
 
 @settings(max_examples=300, deadline=None, **REPRODUCIBLE)
-@given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+@given(
+    st.binary(max_size=300) | st.text(max_size=300).map(str.encode)
+    | st.fixed_dictionaries(  # near misses as well as real requests
+        {"op": st.sampled_from(["subscribe", "unsubscribe", "drop"]), "symbols": st.lists(st.text(max_size=40), max_size=3)},
+        optional={"id": st.integers() | st.text(max_size=3), "token": st.text(max_size=8) | st.none()},
+    ).map(lambda d: json.dumps(d).encode())
+)
 def test_fuzzed_client_requests_are_bad_requests_only(frame):
     try:
-        protocol.decode_request(frame)
+        request = protocol.decode_request(frame)
     except protocol.BadFrame:
-        pass
-    record(bad_inputs=1)
+        record(bad_inputs=1)
+        return
+    # Accepted: only a request of the protocol's shape, which encodes back to itself.
+    assert request.op in ("subscribe", "unsubscribe") and json.loads(frame)["op"] == request.op
+    assert all(isinstance(s, str) and len(s) <= 32 for s in request.symbols)
+    assert protocol.decode_request(protocol.encode(request)) == request
 
 
 # --- external programs run as argument lists -------------------------------------------------
@@ -247,13 +258,25 @@ def test_the_shell_check_would_catch_one(tmp_path):
     assert len(_shell_uses(bad)) == 4
 
 
-def test_a_hostile_alert_text_reaches_the_notifier_as_one_plain_argument(monkeypatch):
-    monkeypatch.setattr(notify.shutil, "which", lambda name: "/usr/bin/notify-send" if name == "notify-send" else None)
+def test_a_hostile_alert_text_reaches_the_notifier_as_one_plain_argument(monkeypatch, tmp_path):
+    # A real notify-send on PATH that writes down the arguments it was given.
+    got = tmp_path / "argv.json"
+    fake = tmp_path / "bin" / "notify-send"
+    fake.parent.mkdir()
+    fake.write_text(f"#!{sys.executable}\nimport json, sys\njson.dump(sys.argv[1:], open({str(got)!r}, 'w'))\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake.parent))
     body = "-x $(rm -rf ~); `id` <b>\x1b]0;PWNED\x07</b>"
-    command = notify.command_for("600000.SH limit_up", body)
-    assert command[:3] == ["/usr/bin/notify-send", "--app-name=marketmon", "--"]
-    assert len(command) == 5  # title and body, each one argument, after "--"
-    assert "\x1b" not in command[4] and "<b>" not in command[4] and "$(rm -rf ~)" in command[4]
+    alert = Alert(1757650000000, "600000.SH", "-rf", "limit_up", 11.0, 10.0, body)
+    notifier = notify.Notifier(enabled=True)
+    assert notifier.notify(alert)
+    notifier.wait()
+    argv = json.loads(got.read_text())
+    assert argv[:2] == ["--app-name=marketmon", "--"] and len(argv) == 4  # title and body: one argument each
+    assert argv[2] == "600000.SH limit_up"
+    assert "\x1b" not in argv[3] and "<b>" not in argv[3] and "&lt;b&gt;" in argv[3]
+    assert "$(rm -rf ~)" in argv[3] and "`id`" in argv[3]  # literal text: no shell ever saw it
+    assert not (Path.home() / "PWNED").exists()
     record(bad_inputs=1)
 
 
