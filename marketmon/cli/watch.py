@@ -16,6 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from marketmon.cli.exit_codes import EXIT_OK, EXIT_UNREACHABLE, UsageError
+from marketmon.cli.bridge import MIN_INTERVAL, SOURCE_NAMES
 from marketmon.cli.options import symbols_from
 from marketmon.feed.safe_text import printable as _safe
 
@@ -32,6 +33,7 @@ QUOTE_KEYS = (
     "turnover", "limit_up", "limit_down", "limit_state", "iopv", "premium_pct",
 )  # fmt: skip
 _FEED_STATES = {"connected", "disconnected", "reconnecting", "resync", "eof"}
+SOURCE_GIVE_UP_S = 10.0  # a source that never answers within this is unreachable (exit 1), like a --url
 
 
 def add_parser(sub: Any) -> None:
@@ -39,6 +41,7 @@ def add_parser(sub: Any) -> None:
     feed = watch.add_mutually_exclusive_group(required=True)
     feed.add_argument("--url")
     feed.add_argument("--demo", action="store_true", help="play the bundled seed day over loopback")
+    feed.add_argument("--source", choices=SOURCE_NAMES, help="live quotes polled from this public source")
     what = watch.add_mutually_exclusive_group(required=True)
     what.add_argument("--symbols", help="comma-separated symbols")
     what.add_argument("--watchlist", metavar="FILE")
@@ -51,6 +54,8 @@ def add_parser(sub: Any) -> None:
                        help="append alerts to the history (default file: alerts.jsonl in the data folder)")  # fmt: skip
     watch.add_argument("--sound", action="store_true", help="play alert sounds ([sound] settings)")
     watch.add_argument("--notify", action="store_true", help="desktop notifications for alerts")
+    watch.add_argument("--interval", type=float, default=3.0, help="with --source: seconds between polls")
+    watch.add_argument("--base-url", help="with --source: the source's base URL (default: its public host)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     symbols, alerts = _selection(args, settings)
+    if args.source and symbols is None:
+        raise UsageError("--source needs --symbols or --watchlist (the whole-market list is not built yet)")
+    if args.source and args.interval < MIN_INTERVAL:
+        raise UsageError(f"--interval must be at least {MIN_INTERVAL:g} s: public sources block fast pollers")
     out = Output(sys.stdout, as_json=args.json)
     try:
         return asyncio.run(_watch(args, symbols, alerts, out, _sinks(args, settings, alerts)))
@@ -71,13 +80,19 @@ def _settings(args: argparse.Namespace) -> Settings:
     from marketmon.config.settings import SettingsError, load_settings
 
     try:
-        return load_settings(getattr(args, "config", None))
+        settings = load_settings(getattr(args, "config", None))
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
+    for warning in settings.warnings:
+        print(f"marketmon: warning: {warning}", file=sys.stderr)
+    return settings
 
 
 def _sinks(args: argparse.Namespace, settings: Settings, alerts: AlertConfig) -> AlertSinks:
-    """History, sound and notification only when asked: a script's watch stays silent."""
+    """History, sound and notification only when asked: a script's watch stays silent.
+    The chat sinks of the settings file are asked for by being there."""
+    from marketmon.alerts.delivery import Deliveries
+    from marketmon.alerts.delivery_log import DeliveryLog
     from marketmon.alerts.history import AlertHistory
     from marketmon.alerts.notify import Notifier
     from marketmon.alerts.sinks import AlertSinks
@@ -88,10 +103,27 @@ def _sinks(args: argparse.Namespace, settings: Settings, alerts: AlertConfig) ->
     if getattr(args, "history", None) is not None:
         history = AlertHistory(args.history or paths.alert_history_file())
     player = Player(settings.sound, bell=lambda: print("\a", end="", file=sys.stderr, flush=True)) if args.sound else None
+    on_error = lambda message: print(f"marketmon: {message}", file=sys.stderr)  # noqa: E731
+    deliveries = None
+    if settings.sinks:
+        names = _list_names(args)
+        deliveries = Deliveries(
+            settings.sinks, DeliveryLog(paths.delivery_log_file()), lambda symbol: names.get(symbol, ()), on_error=on_error
+        )
     return AlertSinks(
         history=history, player=player, notifier=Notifier(enabled=True) if args.notify else None,
-        rules=alerts.for_symbol, on_error=lambda message: print(f"marketmon: {message}", file=sys.stderr),
+        deliveries=deliveries, rules=alerts.for_symbol, on_error=on_error,
     )  # fmt: skip
+
+
+def _list_names(args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
+    """symbol -> the --watchlist's name, for a sink's `lists` filter."""
+    from marketmon.config.watchlists import load as load_watchlist
+
+    if not getattr(args, "watchlist", None):
+        return {}
+    wl = load_watchlist(args.watchlist)  # already read (and checked) by _selection
+    return {symbol: (wl.name,) for symbol in wl.symbols}
 
 
 def _selection(args: argparse.Namespace, settings: Settings) -> tuple[list[str] | None, AlertConfig]:
@@ -115,9 +147,10 @@ def _selection(args: argparse.Namespace, settings: Settings) -> tuple[list[str] 
 async def _watch(
     args: argparse.Namespace, symbols: list[str] | None, alerts: AlertConfig, out: Output, sinks: AlertSinks
 ) -> int:
-    from marketmon.engine import Engine, FeedChoice, open_feed
+    from marketmon.engine import Engine, open_feed
+    from marketmon.feed.client import FeedUnreachable
 
-    feed = await open_feed(FeedChoice(url=args.url) if args.url else FeedChoice(demo=True, speed=args.speed))
+    feed = await open_feed(_feed_choice(args, symbols))
 
     def on_alert(alert: Alert) -> None:
         out.alert(alert)
@@ -130,6 +163,7 @@ async def _watch(
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGINT, engine.stop)
     started = time.monotonic()
+    watchdog = asyncio.create_task(_source_watchdog(engine, args.source)) if args.source else None
     try:
         if args.duration is not None:
             try:
@@ -139,10 +173,39 @@ async def _watch(
         else:
             await engine.run()
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
         await feed.close()
         sinks.wait()
+    if watchdog is not None and watchdog.done() and not watchdog.cancelled() and watchdog.result():
+        raise FeedUnreachable(watchdog.result())
     out.closing(engine, symbols, time.monotonic() - started)
     return EXIT_OK
+
+
+def _feed_choice(args: argparse.Namespace, symbols: list[str] | None) -> Any:
+    from marketmon.engine import FeedChoice
+
+    if args.url:
+        return FeedChoice(url=args.url)
+    if args.source:
+        options = {"interval": args.interval, "base_url": args.base_url}
+        return FeedChoice(source=args.source, symbols=symbols or (), source_options=options)
+    return FeedChoice(demo=True, speed=args.speed)
+
+
+async def _source_watchdog(engine: Engine, name: str) -> str | None:
+    """Stop the engine when the bridge's source never answers: the reason, else None."""
+    deadline = time.monotonic() + SOURCE_GIVE_UP_S
+    while time.monotonic() < deadline:
+        source = engine.store.source
+        if source is not None and source.state == "up":
+            return None  # it answered once: from now on a failure is an outage to show, not a bad start
+        await asyncio.sleep(0.1)
+    source = engine.store.source
+    engine.stop()
+    why = source.detail if source is not None else f"no answer in {SOURCE_GIVE_UP_S:g} s"
+    return f"cannot reach {name}: {why}"
 
 
 class Output:
@@ -165,6 +228,12 @@ class Output:
         self.stream.flush()
 
     def feed(self, event: FeedEvent) -> None:
+        if event.state == "source":  # the bridge's public source went up or down, and why
+            if self.as_json:
+                self._line({"event": "feed", "state": "source", "detail": event.detail, "ts": event.ts})
+            else:
+                print(f"marketmon: source {_safe(event.detail)}", file=sys.stderr)
+            return
         if event.state not in _FEED_STATES:
             if not self.as_json and event.detail:
                 print(f"marketmon: feed {event.state}: {_safe(event.detail)}", file=sys.stderr)

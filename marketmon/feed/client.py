@@ -37,7 +37,7 @@ class FeedUnreachable(RuntimeError):
 
 @dataclass(slots=True, frozen=True)
 class FeedEvent:
-    state: str  # connected, disconnected, reconnecting, resync, eof, stale, live, error, unknown
+    state: str  # connected, disconnected, reconnecting, resync, eof, stale, live, error, unknown, source, unclassified
     ts: int  # epoch ms, market time where known
     detail: str = ""
 
@@ -235,6 +235,9 @@ class FeedClient:
             sink.set_flow_history(msgspec.to_builtins(msg.days))
         elif isinstance(msg, protocol.Status):
             sink.set_phase(msg.market, msg.phase, msg.ts)
+        elif isinstance(msg, protocol.SourceState):
+            sink.set_source(msg.name, msg.state, msg.detail, msg.ts)
+            self._emit("source", f"{msg.name} {msg.state}" + (f": {msg.detail}" if msg.detail else ""))
         elif isinstance(msg, protocol.Hello):
             sink.set_trade_date(msg.trade_date)
             self._expected = 1

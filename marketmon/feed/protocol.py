@@ -149,8 +149,19 @@ class Eof(msgspec.Struct, tag="eof", tag_field="type"):
     seq: int | None = None
 
 
-ServerMessage = Hello | Snapshot | Quotes | FlowMsg | FlowHistory | Status | Error | Eof
-KNOWN_TYPES = frozenset(("hello", "snapshot", "quotes", "flow", "flow_history", "status", "error", "eof"))
+class SourceState(msgspec.Struct, tag="source", tag_field="type", omit_defaults=True):
+    """A bridge's public source: answering ("up") or not ("down", and why). Added
+    later than the rest: older clients skip it as a type they do not know."""
+
+    seq: int
+    name: Text
+    state: Literal["up", "down"]
+    detail: Text = ""
+    ts: Millis | None = None
+
+
+ServerMessage = Hello | Snapshot | Quotes | FlowMsg | FlowHistory | Status | Error | Eof | SourceState
+KNOWN_TYPES = frozenset(("hello", "snapshot", "quotes", "flow", "flow_history", "status", "error", "eof", "source"))
 
 _server_decoder = msgspec.json.Decoder(ServerMessage)
 _encoder = msgspec.json.Encoder()

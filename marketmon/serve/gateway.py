@@ -78,6 +78,10 @@ class Relay:
     def set_flow_history(self, days: list[dict[str, Any]]) -> None:
         self.outbox.put_nowait({"type": "flow_history", "days": days})
 
+    def set_source(self, name: str, state: str, detail: str, ts: int | None) -> None:
+        self.outbox.put_nowait(_without_none(
+            {"type": "source", "ts": ts, "name": name, "state": state, "detail": detail or None}))
+
     async def pump(self) -> None:
         while True:
             await self.server.publish(await self.outbox.get())

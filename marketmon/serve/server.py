@@ -90,6 +90,7 @@ class QuoteServer:
         self.flow: dict[str, Any] | None = None
         self.flow_history: dict[str, Any] | None = None
         self.status: dict[str, dict[str, Any]] = {}
+        self.source: dict[str, Any] | None = None  # a bridge's source health, replayed to every new client
         self.clock: int | None = None  # ts of the last event played
         self.finished = asyncio.Event()
         self.messages_sent = 0
@@ -144,6 +145,8 @@ class QuoteServer:
             self.flow_history = body
         elif kind == "status":
             self.status[body["market"]] = body
+        elif kind == "source":
+            self.source = body
         if "ts" in body:
             self.clock = body["ts"]
 
@@ -305,7 +308,7 @@ class QuoteServer:
             if n < len(chunks) - 1:
                 body["more"] = True
             await conn.queue.put(protocol.encode({k: v for k, v in body.items() if v is not None}))
-        for extra in (self.flow_history, self.flow, *self.status.values()):
+        for extra in (self.flow_history, self.flow, *self.status.values(), self.source):
             if extra is not None:
                 await conn.queue.put(protocol.encode(extra))
         if self.finished.is_set():

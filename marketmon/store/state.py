@@ -103,6 +103,14 @@ class FlowState:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    name: str
+    state: str  # "up" or "down"
+    detail: str
+    ts: int | None
+
+
 class Store:
     """The market state; the `QuoteSink` (feed/sink.py) of a screen or of `watch`."""
 
@@ -122,6 +130,7 @@ class Store:
         self.unplaced = 0  # quotes dropped because their symbol could not be placed
         self.unclassified = 0  # rows of a code whose prefix the rules do not know (board "other")
         self.first_unclassified: str | None = None
+        self.source: SourceHealth | None = None  # the bridge's public source, when the feed is one
         self.version = 0  # bumped by every flush that changed the frame
         self._pending = Pending(self._rows, self._index)
         self._touched: pl.Series = pl.Series(dtype=pl.UInt32)  # rows the last flush (or part of one) changed
@@ -188,6 +197,9 @@ class Store:
 
     def set_flow_history(self, days: list[dict[str, Any]]) -> None:
         self.flow.history = days
+
+    def set_source(self, name: str, state: str, detail: str, ts: int | None) -> None:
+        self.source = SourceHealth(name, state, detail, ts)
 
     # flush -------------------------------------------------------------------
 

@@ -441,6 +441,8 @@ class MarketmonApp(ListEditing, App[int]):
         if event.state in ("unknown", "error", "unclassified"):
             self.notify(event.detail, title=f"Feed: {event.state}", severity="warning", timeout=8)
             return
+        if event.state == "source":
+            return  # the status bar reads the source's health from the store: the feed itself is up
         self.feed_state = event.state
 
     def _on_alert(self, alert: Alert) -> None:

@@ -50,7 +50,7 @@ def _sinks() -> list[Any]:
 
 def test_the_protocol_names_what_the_client_uses() -> None:
     assert METHODS == ["flush", "merge", "note_unknown", "set_flow", "set_flow_history", "set_phase",
-                       "set_trade_date"]  # fmt: skip
+                       "set_source", "set_trade_date"]  # fmt: skip
     assert set(ATTRIBUTES) == {"stale", "clock", "phases", "unknown"}
 
 
@@ -104,6 +104,9 @@ class Recorder:
 
     def set_flow_history(self, days: Any) -> None:
         self.calls.append(("flow_history", len(days)))
+
+    def set_source(self, name: str, state: str, detail: str, ts: int | None) -> None:
+        self.calls.append(("source", (name, state)))
 
 
 async def test_the_client_follows_a_real_feed_into_a_bare_sink() -> None:

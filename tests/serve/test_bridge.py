@@ -205,3 +205,54 @@ async def test_bridge_command_serves_a_source():
             assert await stop_cli(proc) == 0
     assert engine.store.quote("688521.SH")["last"] == 154.39
     assert engine.store.quote("600000.SH")["volume"] == 61_234_500
+
+
+async def test_a_source_that_fails_is_down_with_its_reason_and_up_again_when_it_answers():
+    """Every client sees the source's health: a dead source never looks like a quiet market."""
+    body = (DATA / "eastmoney-ulist.json").read_bytes()
+    with FakeSource(body) as fake:
+        fake.script = [(503, {}, b"busy"), (403, {}, b"no")]
+        server = BridgeServer("eastmoney", ["600000.SH"], interval=0.05, base_url=fake.url, poll_options=FAST)
+        await server.start()
+        engine = Engine(server.url)
+        seen: list[tuple[str, str]] = []
+        original = engine.store.set_source
+
+        def record(name: str, state: str, detail: str, ts: int | None) -> None:
+            seen.append((state, detail))
+            original(name, state, detail, ts)
+
+        engine.store.set_source = record  # type: ignore[method-assign]
+        task = asyncio.create_task(engine.run())
+        try:
+            await wait_for(lambda: engine.store.source is not None and engine.store.source.state == "up", timeout=15)
+            # A client that joins now gets the current health with its snapshot.
+            late = Engine(server.url)
+            late_task = asyncio.create_task(late.run())
+            await wait_for(lambda: late.store.source is not None)
+            assert late.store.source.state == "up"
+            late.stop()
+            await asyncio.wait_for(late_task, 10)
+        finally:
+            engine.stop()
+            await asyncio.wait_for(task, 10)
+            await server.close()
+    downs = [detail for state, detail in seen if state == "down"]
+    assert downs and "HTTP 503" in downs[0]  # down at once, with the reason
+    assert any("HTTP 403" in d for d in downs)  # a new reason is told too
+    assert seen[-1] == ("up", "") and engine.store.source.name == "eastmoney"
+
+
+def test_watch_source_exits_1_when_the_source_never_answers(capsys, monkeypatch):
+    from marketmon.cli import watch
+    from marketmon.cli.main import main
+
+    monkeypatch.setattr(watch, "SOURCE_GIVE_UP_S", 1.0)
+    with FakeSource() as fake:
+        fake.body = b"<html>captcha</html>"  # answers, but never with quotes
+        code = main(["watch", "--source", "eastmoney", "--symbols", "600000", "--base-url", fake.url,
+                     "--interval", "1", "--json"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "cannot reach eastmoney: unreadable answer from eastmoney" in err
+    assert '"state":"source"' in out and "eastmoney down" in out

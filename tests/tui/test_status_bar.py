@@ -46,3 +46,15 @@ async def test_a_year_with_no_calendar_is_said_on_the_bar():
     text = await _drawn(_store("2027-01-04", ["600000.SH"]))
     assert "no 2027 CN calendar: holidays unknown" in text and "no 2027 HK calendar" in text
     assert "unclassified" not in text
+
+
+async def test_a_source_that_is_down_is_never_shown_live():
+    store = _store("2026-03-02", ["600000.SH"])
+    store.stale = False  # the bridge itself answers: the feed is live
+    store.set_source("eastmoney", "down", "HTTP 403 from push2.eastmoney.com \x1b[2J", None)
+    text = await _drawn(store)
+    assert text.startswith("✕ eastmoney down") and "● live" not in text
+    assert "HTTP 403 from push2.eastmoney.com" in text and "\x1b" not in text  # the reason, as data
+    store.set_source("eastmoney", "up", "", None)
+    text = await _drawn(store)
+    assert text.startswith("● live") and "down" not in text

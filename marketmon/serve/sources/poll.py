@@ -9,6 +9,9 @@ that changed, and nothing at all for an instrument that did not move.
 
 Errors back off exponentially with jitter, so a fleet of bridges does not
 retry in lockstep; HTTP 429 and 503 wait as long as `Retry-After` asks.
+Every client is told whether the source answers: a `source` message, "up"
+after a round that answered, "down" with the reason after one that did not,
+so a dead source never looks like a quiet market.
 """
 
 from __future__ import annotations
@@ -134,6 +137,7 @@ class Poller:
         self.on_event = on_event
         self.state: dict[str, dict[str, Any]] = {}
         self.stats = PollStats()
+        self.health: str | None = None  # "up" or "down", as last told to the clients
         self._gate = asyncio.Semaphore(concurrency)
 
     def set_symbols(self, symbols: Sequence[str]) -> None:
@@ -157,6 +161,7 @@ class Poller:
                 await self.poll_once()
                 failures = 0
                 delay = self.interval - (loop.time() - started)
+                await self._tell("up", "")
             except FetchError as exc:
                 failures += 1
                 self.stats.errors += 1
@@ -167,6 +172,7 @@ class Poller:
                     delay *= 0.5 + random.random() / 2
                 self.on_event("error", f"{exc}; retrying in {delay:.2f}s")
                 log.warning("%s: %s; retrying in %.1fs", self.source.name, exc, delay)
+                await self._tell("down", str(exc))
             await asyncio.sleep(max(0.0, delay))
 
     async def poll_once(self) -> list[dict[str, Any]]:
@@ -204,6 +210,17 @@ class Poller:
                 raise failure
             raise FetchError(f"{type(failure).__name__}: {failure}")
         return quotes
+
+    async def _tell(self, state: str, detail: str) -> None:
+        """Publish the source's health when it changes (or its reason for being down does)."""
+        detail = detail[:200]
+        if state == self.health and (state == "up" or detail == (self.server.source or {}).get("detail")):
+            return
+        self.health = state
+        body = {"type": "source", "ts": int(time.time() * 1000), "name": self.source.name, "state": state}
+        if detail:
+            body["detail"] = detail
+        await self.server.publish(body)
 
     async def _batch(self, url: str) -> Parsed:
         async with self._gate:

@@ -14,6 +14,7 @@ from collections import deque
 from rich.text import Text
 from textual.widget import Widget
 
+from marketmon.feed.safe_text import printable
 from marketmon.market.calendars import missing_years
 from marketmon.store.state import Store
 from marketmon.tui import fmt, palette
@@ -64,6 +65,7 @@ class StatusBar(palette.Tones, Widget):
             store.clock // 1000 if store and store.clock else None,
             round(rate),
             store.unclassified if store else 0,
+            store.source if store and store.source and store.source.state == "down" else None,
             missing_years(store.trade_date) if store and store.trade_date else (),
         )
         if state != self._state:
@@ -71,8 +73,8 @@ class StatusBar(palette.Tones, Widget):
             self.refresh()
 
     def render(self) -> Text:
-        feed, trade_date, phases, clock, rate, unclassified, no_calendar = self._state or (
-            "connecting", None, (), None, 0, 0, ())
+        feed, trade_date, phases, clock, rate, unclassified, source_down, no_calendar = self._state or (
+            "connecting", None, (), None, 0, 0, None, ())
         narrow = self.size.width < 100
         sep = " │ " if narrow else "  │  "
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -81,6 +83,9 @@ class StatusBar(palette.Tones, Widget):
             text.append(f" DEMO{speed} ", self.tone("demo"))
             text.append(" ")
         label, tone = FEED_LABELS.get(feed, (feed, "muted"))
+        if source_down is not None and feed in ("connected", "live", "resync", "stale"):
+            # The bridge is reachable but its public source is not: say so, never "live".
+            label, tone = f"✕ {source_down.name} down", "bad"
         text.append(label, self.tone(tone))
         # Most wanted first: a narrow terminal cuts from the right.
         text.append(sep, self.tone("muted"))
@@ -96,6 +101,9 @@ class StatusBar(palette.Tones, Widget):
         if unclassified:
             text.append(sep, self.tone("muted"))
             text.append(f"{unclassified} unclassified", self.tone("bad"))
+        if source_down is not None and source_down.detail:
+            text.append(sep, self.tone("muted"))
+            text.append(printable(source_down.detail), self.tone("bad"))
         for market in no_calendar:
             text.append(sep, self.tone("muted"))
             text.append(f"no {trade_date.year} {market} calendar: holidays unknown", self.tone("bad"))
