@@ -1,4 +1,4 @@
-"""Where an alert goes once it fired: history, sound, desktop notification.
+"""Where an alert goes once it fired: history, sound, desktop notification, chat sinks.
 
 One `AlertSinks` is the `on_alert` callback of the engine, for `watch` and
 for the TUI alike (the TUI adds its alert panel on top). A sink that fails
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from marketmon.alerts.delivery import Deliveries
 from marketmon.alerts.history import AlertHistory
 from marketmon.alerts.notify import Notifier
 from marketmon.alerts.rules import Alert, RuleSet
@@ -31,6 +32,7 @@ class AlertSinks:
     history: AlertHistory | None = None
     player: Player | None = None
     notifier: Notifier | None = None
+    deliveries: Deliveries | None = None  # the [sinks.NAME] of the settings file (delivery.py)
     rules: Callable[[str], RuleSet] = lambda symbol: RuleSet()  # the symbol's rules, for `sound`
     on_error: Callable[[str], None] = lambda message: None
 
@@ -47,6 +49,8 @@ class AlertSinks:
                 self.on_error(f"alert sound not played: {exc}")
         if self.notifier is not None:
             self.notifier.notify(alert)
+        if self.deliveries is not None:
+            self.deliveries.submit(alert)  # a queue append: the HTTP runs on its own thread
 
     def wait(self) -> None:
         """Let players and notifiers finish (at exit, and in tests)."""
@@ -54,3 +58,10 @@ class AlertSinks:
             self.player.wait()
         if self.notifier is not None:
             self.notifier.wait()
+        self.close()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Give the chat sinks `timeout` seconds to send what waits, then stop them."""
+        if self.deliveries is not None:
+            self.deliveries.drain(timeout)
+            self.deliveries.close()
