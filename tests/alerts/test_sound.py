@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 import wave
 from pathlib import Path
 
@@ -105,13 +104,24 @@ def test_a_configured_player_gets_the_wav_appended(recorder) -> None:
         assert_wav(args[-1])
 
 
-def test_play_never_blocks(recorder) -> None:
-    player = Player(SoundSettings(player=recorder(delay=3.0)))
-    started = time.monotonic()
+def test_play_never_blocks(tmp_path: Path) -> None:
+    # A player that runs until the test lets it end: play() must be back while it still runs.
+    release, done = tmp_path / "release", tmp_path / "done"
+    script = tmp_path / "slow_player.py"
+    script.write_text(
+        "import pathlib, sys, time\n"
+        "release, done = map(pathlib.Path, sys.argv[1:3])\n"
+        "for _ in range(600):  # at most 60 s, so a blocking play() ends, and fails below\n"
+        "    if release.exists(): break\n"
+        "    time.sleep(0.1)\n"
+        "done.touch()\n"
+    )
+    player = Player(SoundSettings(player=[sys.executable, str(script), str(release), str(done)]))
     assert player.play(bundled("threshold")) == "played"
-    assert time.monotonic() - started < 1.0
+    assert not done.exists()  # play() returned while the player was still waiting
+    release.touch()
     player.wait()
-    assert len(played(recorder.record)) == 1
+    assert done.exists()  # and the player was really started
 
 
 def test_auto_takes_the_first_player_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

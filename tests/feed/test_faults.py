@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import random
 import time
 
 import pytest
+from websockets.asyncio.client import ClientConnection
 
 from marketmon.cli.watch import closing_rows
 from marketmon.engine import Engine
@@ -80,24 +82,24 @@ async def test_server_killed_and_restarted_mid_stream_20_times():
     store = Store()
     client, task = follow(server.url, store, events)
     await wait_for(lambda: same_state(server.quotes, store))
-    with RssProbe() as mem:
-        for round_ in range(20):
-            await market.publish(20)  # queued, partly in flight when the server dies
-            if round_ % 2:
-                for conn in list(server._connections):
-                    conn.ws.transport.abort()  # killed: no close frame, just a dead socket
-            await server.close()
-            await wait_for(lambda: states(events).count("disconnected") == round_ + 1)
-            assert store.stale  # quotes are marked stale the moment the feed is lost
-            restarted = QuoteServer(port=port, wait_for_client=False)
-            restarted.quotes = server.quotes
-            for body in market.deltas(10):  # the market went on while we were away
-                restarted.apply(body)
-            market.server = server = restarted
-            await server.start()
-            await wait_for(lambda: states(events).count("connected") == round_ + 2)
-            await wait_for(lambda: same_state(server.quotes, store))  # after every resync: exact
-            assert not store.stale
+    tasks = len(asyncio.all_tasks())
+    for round_ in range(20):
+        await market.publish(20)  # queued, partly in flight when the server dies
+        if round_ % 2:
+            for conn in list(server._connections):
+                conn.ws.transport.abort()  # killed: no close frame, just a dead socket
+        await server.close()
+        await wait_for(lambda: states(events).count("disconnected") == round_ + 1)
+        assert store.stale  # quotes are marked stale the moment the feed is lost
+        restarted = QuoteServer(port=port, wait_for_client=False)
+        restarted.quotes = server.quotes
+        for body in market.deltas(10):  # the market went on while we were away
+            restarted.apply(body)
+        market.server = server = restarted
+        await server.start()
+        await wait_for(lambda: states(events).count("connected") == round_ + 2)
+        await wait_for(lambda: same_state(server.quotes, store))  # after every resync: exact
+        assert not store.stale
     await market.publish(20)
     await finish(market, task)
     assert_same_state(server.quotes, store)
@@ -106,7 +108,11 @@ async def test_server_killed_and_restarted_mid_stream_20_times():
     assert seen.count("reconnecting") == client.stats.reconnects >= 20
     assert seen[-1] == "eof"
     assert client.stats.bad_messages == 0
-    assert mem.growth_mb < 50, mem.growth_mb
+    # Nothing left behind by 20 reconnects: no extra task, and (the client has ended)
+    # no connection object among the live ones.
+    gc.collect()
+    assert len(asyncio.all_tasks()) <= tasks
+    assert [o for o in gc.get_objects() if isinstance(o, ClientConnection)] == []
     record(faults=20)
 
 
@@ -126,21 +132,19 @@ async def test_half_open_connection_is_found_by_the_ping_timeout():
     options = {"ping_interval": 0.2, "ping_timeout": 0.3, "close_timeout": 0.2, "stale_after": 0.3}
     client, task = follow(proxy.url, store, events, **options)
     await wait_for(lambda: same_state(server.quotes, store))
-    loop = asyncio.get_running_loop()
     for _ in range(3):
         proxy.freeze()
-        frozen_at = loop.time()
         connected = states(events).count("connected")
         await market.publish(10)  # sent into the frozen link: never arrives
         await wait_for(lambda: "disconnected" in states(events)[-3:], timeout=10)
-        detected = loop.time() - frozen_at
-        assert detected < 0.2 + 0.3 + 0.2 + 2.0, detected  # ping interval + timeout + close timeout + slack
+        # Found by the keepalive, not by chance: this round's disconnect names the ping.
+        lost = [e for e in events if e.state == "disconnected"][-1]
+        assert "ping" in lost.detail, lost.detail
         await wait_for(lambda: states(events).count("connected") == connected + 1, timeout=10)
         await wait_for(lambda: same_state(server.quotes, store))
         proxy.cut_frozen()
     seen = states(events)
     assert "stale" in seen  # the silence showed before the ping verdict
-    assert any("ping" in e.detail for e in events if e.state == "disconnected"), [e.detail for e in events]
     await market.publish(5)
     await finish(market, task)
     await proxy.close()
@@ -357,8 +361,9 @@ async def test_a_million_quotes_to_a_slow_client_keep_memory_bounded(ts_step):
     await server.close()
     assert_same_state(server.quotes, store)
     assert engine.client.stats.quotes >= 1_000_000 + len(universe)
+    # The bound that matters, from the client's own parameter (RSS is reported, not asserted:
+    # on a busy machine it measures the allocator as much as the code).
     assert most <= client_module.MAX_PENDING_QUOTES + 1000, most
-    assert mem.growth_mb < 200, mem.growth_mb
     print(f"\n1M quotes ({'same ts' if not ts_step else '3 s steps'}): {elapsed:.1f}s, "
           f"RSS growth {mem.growth_mb:.0f} MB, largest pending batch {most}")  # fmt: skip
     record(faults=1)
