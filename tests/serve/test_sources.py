@@ -337,3 +337,24 @@ def test_tencent_and_eastmoney_bond_volumes_are_in_bonds_not_lots():
     data["data"]["diff"] = [bond]
     q = by_symbol(eastmoney.parse(json.dumps(data).encode()))["123001.SZ"]
     assert q["last"] == 118.888 and q["volume"] == 43_210
+
+
+def test_tencent_reads_the_iopv_of_etf_lines_from_real_answers():
+    """Field 78 of an ETF line is its IOPV (77 the premium over it); a LOF has none."""
+    raw = (DATA / "tencent-etf-iopv.gbk.txt").read_bytes().decode("gbk")
+    lines = [line.split('"')[1].split("~") for line in raw.splitlines()]
+    parsed = load("tencent", "tencent-etf-iopv.gbk.txt")
+    assert parsed.errors == []
+    by_line = list(parsed.quotes)
+    assert [q["symbol"] for q in by_line] == ["510300.SH", "513100.SH", "159659.SZ", "510300.SH", "161725.SZ",
+                                              "113050.SH"]  # fmt: skip
+    for q, f in zip(by_line, lines, strict=True):
+        if f[61] == "ETF":
+            assert q["iopv"] == float(f[78])
+            # The premium we derive agrees with the one Tencent printed, to its two decimals.
+            assert round((q["last"] - q["iopv"]) / q["iopv"] * 100, 2) == pytest.approx(float(f[77]), abs=0.011)
+        else:
+            assert "iopv" not in q
+    assert by_line[0]["iopv"] == 4.6122 and by_line[2]["iopv"] == 2.2224
+    assert by_line[5]["last"] == 144.967  # the bond's price, to its 0.001 tick
+    assert_valid(parsed.quotes)

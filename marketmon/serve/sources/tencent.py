@@ -9,7 +9,11 @@ Units differ by market:
 - A-shares, BSE, A-share indices: volumes and book sizes in lots (x100
   shares); field 37 is the amount in 10k CNY, rounded to the unit, so the
   exact amount in CNY from field 35 is used when present (37 x 1e4 if not).
-  Fields 47/48 are the exchange's limit prices.
+  Fields 47/48 are the exchange's limit prices. Field 61 names the type
+  (GP-A, ETF, LOF, ZQ-KZZ for a convertible bond); on an ETF line field 78 is
+  the IOPV and 77 the premium % over it (recorded 2026 lines in
+  shared/samples/live/tencent-etf-*: last / (1 + f77/100) = f78 on each);
+  a LOF's 78 is empty (it has no IOPV).
 - HK: volumes in shares, field 37 the amount in HKD, and 48/49 are 52-week
   high/low: HK has no price limits, so nothing is read as one.
 
@@ -122,6 +126,10 @@ def _a_share(symbol: str, f: list[str]) -> dict[str, Any]:
         opened_time = clock is not None and clock >= _OPEN
         idle = not q["open"] and not q["volume"] and not q["bid"] and not q["ask"]
         q["suspended"] = bool(opened_time and idle)
+    if _field(f, 61) == "ETF":
+        iopv = price(_field(f, 78), "IOPV")
+        if iopv:  # 0 or empty: none published (yet)
+            q["iopv"] = iopv
     return q
 
 
