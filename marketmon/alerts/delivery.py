@@ -24,12 +24,14 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
-
-import httpx
+from typing import TYPE_CHECKING
 
 from marketmon.alerts import services
 from marketmon.alerts.delivery_log import DeliveryLog, Outcome
 from marketmon.alerts.rules import Alert
+
+if TYPE_CHECKING:
+    import httpx  # loaded by the delivery thread: a settings file with no sinks never pays for it
 
 BACKOFF_S, BACKOFF_MAX_S = 1.0, 60.0
 RETRY_AFTER_MAX_S = 300.0  # a service asking for longer is treated as down for that long, not forever
@@ -80,6 +82,8 @@ def retry_after(value: str | None, now: float) -> float | None:
 
 async def send_once(client: httpx.AsyncClient, spec: SinkSpec, alert: Alert, now: float) -> tuple[services.Verdict, float | None]:
     """One attempt: the service's verdict, and how long it asked us to wait (Retry-After)."""
+    import httpx
+
     req = services.request(spec.service, spec.url, spec.secret, alert, int(now * 1000))
     try:
         answer = await client.post(req.url, headers=req.headers, content=req.body, timeout=spec.timeout_s)
@@ -175,6 +179,8 @@ class Deliveries:
     # -- the delivery thread -------------------------------------------------------
 
     def _run(self, ready: threading.Event) -> None:
+        import httpx
+
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         self._wake = [asyncio.Event() for _ in self.workers]
@@ -232,3 +238,25 @@ class Deliveries:
                                     alert.ts, alert.symbol, alert.rule))  # fmt: skip
         except OSError as exc:
             self.on_error(f"delivery log not written: {exc}")
+
+
+def sample_alert(now: float) -> Alert:
+    return Alert(int(now * 1000), "TEST", "marketmon", "test", None, None, "a test message from `marketmon alerts test`")
+
+
+async def try_sinks(specs: Sequence[SinkSpec], log: DeliveryLog | None = None) -> list[tuple[SinkSpec, services.Verdict]]:
+    """`marketmon alerts test`: one test message to each sink, one attempt, no queue; logged."""
+    import httpx
+
+    results = []
+    async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
+        for spec in specs:
+            now = time.time()
+            alert = sample_alert(now)
+            verdict, _ = await send_once(client, spec, alert, now)
+            results.append((spec, verdict))
+            if log is not None:
+                with contextlib.suppress(OSError):
+                    log.append(Outcome(int(now * 1000), spec.name, spec.service, "sent" if verdict.ok else "failed",
+                                       1, verdict.detail, alert.ts, alert.symbol, alert.rule))  # fmt: skip
+    return results

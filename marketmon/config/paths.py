@@ -45,3 +45,8 @@ def user_themes_dir() -> Path:
 
 def alert_history_file() -> Path:
     return data_dir() / "alerts.jsonl"
+
+
+def delivery_log_file() -> Path:
+    """What became of each alert sent to a chat sink (alerts/delivery_log.py)."""
+    return data_dir() / "deliveries.jsonl"

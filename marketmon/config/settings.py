@@ -24,6 +24,12 @@ the app runs on the defaults (`load_or_defaults`).
     fast_move = 120
     [notify]
     enabled = false
+    [sinks.phone]                # alerts sent to a chat service (docs/alerts.md)
+    type = "dingtalk"            # dingtalk, feishu, wecom, slack, discord, webhook
+    url = "https://oapi.dingtalk.com/robot/send?access_token=..."
+    secret_env = "DINGTALK_SECRET"   # or secret = "SEC..." (then keep the file private)
+    rules = ["limit_up", "limit_down"]   # optional filters: rules, lists, symbols
+    min_interval_s = 60
 """
 
 from __future__ import annotations
@@ -31,16 +37,19 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from marketmon.alerts.delivery import QUEUE, TIMEOUT_S, SinkSpec
 from marketmon.alerts.rules import LIMIT_RULES, MARKET_RULES, MOTION_RULES, THRESHOLD_RULES, AlertConfig, RuleSet
+from marketmon.alerts.services import SERVICES, SIGNED
 from marketmon.alerts.sound import SoundSettings
 from marketmon.config import paths
 from marketmon.config.toml_errors import toml_error
 from marketmon.config.watchlists import Watchlist, WatchlistError, parse_rules
+from marketmon.market.symbols import SymbolError, normalize
 
 RULE_NAMES = (*LIMIT_RULES, *THRESHOLD_RULES, *MOTION_RULES, *MARKET_RULES)
 # The app's defaults, wider than a bare AlertConfig's (0.5 points, 300 s): on
@@ -67,6 +76,9 @@ class Settings:
     cooldowns: dict[str, float] = field(default_factory=dict)
     volume_spike_minutes: int = AlertConfig.volume_spike_minutes
     southbound_net_buy_above_hkd: float | None = None
+    sinks: list[SinkSpec] = field(default_factory=list)
+    secret_in_file: bool = False  # a [sinks] secret written in the file itself
+    warnings: list[str] = field(default_factory=list)  # worth telling, not worth refusing the file
     path: Path | None = None
 
     def alert_config(self, lists: Sequence[Watchlist] = ()) -> AlertConfig:
@@ -103,7 +115,15 @@ def load_settings(given: str | Path | None = None) -> Settings:
         return Settings(path=path)
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(path, f"cannot read: {exc}") from None
-    return parse_settings(text, path)
+    settings = parse_settings(text, path)
+    if settings.secret_in_file:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o044:
+            settings.warnings.append(
+                f"{path} holds a sink secret and others can read it (mode {mode:o}): "
+                f"chmod 600 it, or use secret_env"
+            )
+    return settings
 
 
 def load_or_defaults(given: str | Path | None = None) -> tuple[Settings, SettingsError | None]:
@@ -114,7 +134,9 @@ def load_or_defaults(given: str | Path | None = None) -> tuple[Settings, Setting
         return Settings(path=settings_path(given)), exc
 
 
-def parse_settings(text: str, path: Path | str = "<settings>") -> Settings:
+def parse_settings(text: str, path: Path | str = "<settings>", env: Mapping[str, str] | None = None) -> Settings:
+    """`env`: where secret_env is looked up (os.environ unless given)."""
+    env = os.environ if env is None else env
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -148,6 +170,11 @@ def parse_settings(text: str, path: Path | str = "<settings>") -> Settings:
         if rule not in RULE_NAMES:
             raise SettingsError(path, f"unknown rule {rule!r} in [alerts.cooldown]", *r.where(rule, "alerts.cooldown"))
         s.cooldowns[rule] = r.number(cooldowns, rule, 0, "alerts.cooldown")
+    for name, table in r.table(data, "sinks").items():
+        if not isinstance(table, dict):
+            raise r.fail(name, "a table: [sinks.NAME] with type and url", "sinks")
+        s.sinks.append(r.sink(name, table, env))
+        s.secret_in_file |= "secret" in table
     return s
 
 
@@ -196,3 +223,55 @@ class _Reader:
         if value == "auto" or (isinstance(value, list) and value and all(isinstance(v, str) and v for v in value)):
             return value
         raise self.fail("player", '"auto" or a command as a list of strings', "sound")
+
+    def sink(self, name: str, table: dict[str, Any], env: Mapping[str, str]) -> SinkSpec:
+        """One [sinks.NAME] table; the secret taken from the environment when secret_env names it."""
+        section = f"sinks.{name}"
+        for key in table:
+            if key not in SINK_KEYS:
+                raise SettingsError(self.path, f"unknown key {key!r} in [{section}]", *self.where(key, section))
+        service = table.get("type")
+        if service not in SERVICES:
+            raise self.fail("type", "one of " + ", ".join(SERVICES), section)
+        url = table.get("url")
+        if not isinstance(url, str) or not re.match(r"https?://[^\s/]+", url):
+            raise self.fail("url", "an http:// or https:// URL", section)
+        secret = self.get(table, "secret", str, "a string", None, section)
+        secret_env = self.get(table, "secret_env", str, "the name of an environment variable", None, section)
+        if secret is not None and secret_env is not None:
+            raise self.fail("secret_env", "given without secret (one or the other)", section)
+        if (secret is not None or secret_env is not None) and service not in SIGNED:
+            key = "secret" if secret is not None else "secret_env"
+            raise self.fail(key, f"left out: {service} does not sign (only {', '.join(SIGNED)})", section)
+        if secret_env is not None:
+            secret = env.get(secret_env)
+            if not secret:
+                raise self.fail("secret_env", f"a set environment variable (${secret_env} is not set)", section)
+
+        def names(key: str) -> frozenset[str] | None:
+            value = table.get(key)
+            if value is None:
+                return None
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                raise self.fail(key, "a list of strings", section)
+            return frozenset(value)
+
+        rules = names("rules")
+        for rule in sorted(rules or ()):
+            if rule not in RULE_NAMES:
+                raise self.fail("rules", "rule names: " + ", ".join(RULE_NAMES) + f" (not {rule!r})", section)
+        symbols = names("symbols")
+        if symbols is not None:
+            try:
+                symbols = frozenset(normalize(v) for v in symbols)
+            except SymbolError as exc:
+                raise self.fail("symbols", f"symbols ({exc})", section) from None
+        queue = self.number(table, "queue", QUEUE, section, whole=True)
+        return SinkSpec(
+            name=name, service=service, url=url, secret=secret or None, rules=rules, lists=names("lists"),
+            symbols=symbols, min_interval_s=self.number(table, "min_interval_s", 0.0, section),
+            queue=max(int(queue), 1), timeout_s=self.number(table, "timeout_s", TIMEOUT_S, section) or TIMEOUT_S,
+        )  # fmt: skip
+
+
+SINK_KEYS = ("type", "url", "secret", "secret_env", "rules", "lists", "symbols", "min_interval_s", "queue", "timeout_s")

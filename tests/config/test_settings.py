@@ -128,3 +128,66 @@ def test_first_list_naming_a_symbol_wins(tmp_path: Path) -> None:
     b.write_text('symbols = ["600519", "00700"]\n[alerts]\npct_above = 7\n')
     cfg = Settings().alert_config([load(a), load(b)])
     assert cfg.for_symbol("600519.SH").pct_above == 3 and cfg.for_symbol("00700.HK").pct_above == 7
+
+
+SINKS = """\
+[sinks.desk]
+type = "dingtalk"
+url = "https://oapi.dingtalk.com/robot/send?access_token=abc"
+secret_env = "DINGTALK_SECRET"
+rules = ["limit_up", "limit_down"]
+symbols = ["688521", "00700"]
+min_interval_s = 60
+
+[sinks.ops]
+type = "webhook"
+url = "http://127.0.0.1:8080/alerts"
+lists = ["AI chips"]
+queue = 20
+timeout_s = 3
+"""
+
+
+def test_sinks_are_read_with_their_filters_and_a_secret_from_the_environment() -> None:
+    s = parse_settings(SINKS, "s.toml", env={"DINGTALK_SECRET": "SECxyz"})
+    desk, ops = s.sinks
+    assert (desk.name, desk.service, desk.secret, desk.min_interval_s) == ("desk", "dingtalk", "SECxyz", 60)
+    assert desk.rules == {"limit_up", "limit_down"} and desk.symbols == {"688521.SH", "00700.HK"} and desk.lists is None
+    assert (ops.service, ops.secret, ops.lists, ops.queue, ops.timeout_s, ops.rules) == (
+        "webhook", None, {"AI chips"}, 20, 3, None)  # fmt: skip
+    assert s.secret_in_file is False
+    assert parse_settings("").sinks == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line", "column"),
+    [
+        ('[sinks.a]\ntype = "telegram"\nurl = "http://x"\n', "'[sinks.a] type' must be one of dingtalk, feishu", 2, 1),
+        ('[sinks.a]\ntype = "slack"\n  url = "ftp://x"\n', "'[sinks.a] url' must be an http:// or https:// URL", 3, 3),
+        ('[sinks.a]\ntype = "slack"\nurl = "http://x"\nsecret = "s"\n', "'[sinks.a] secret' must be left out: slack does not sign", 4, 1),
+        ('[sinks.a]\ntype = "feishu"\nurl = "http://x"\nsecret_env = "NOT_SET_HERE"\n', "$NOT_SET_HERE is not set", 4, 1),
+        ('[sinks.a]\ntype = "feishu"\nurl = "http://x"\nsecret = "s"\nsecret_env = "E"\n', "one or the other", 5, 1),
+        ('[sinks.a]\ntype = "feishu"\nurl = "http://x"\nrules = ["limit_upp"]\n', "(not 'limit_upp')", 4, 1),
+        ('[sinks.a]\ntype = "feishu"\nurl = "http://x"\nsymbols = ["nope"]\n', "'[sinks.a] symbols' must be symbols", 4, 1),
+        ('[sinks.a]\ntype = "feishu"\nurl = "http://x"\nmin_interval_s = -1\n', "must be a number, 0 or more", 4, 1),
+        ('[sinks.a]\ntype = "feishu"\nurl = "http://x"\ncolour = "red"\n', "unknown key 'colour' in [sinks.a]", 4, 1),
+        ('[sinks]\ndesk = "dingtalk"\n', "'[sinks] desk' must be a table", 2, 1),
+    ],
+)
+def test_a_bad_sink_is_one_error_with_line_and_column(text: str, message: str, line: int, column: int) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(text, "s.toml", env={"E": "x"})
+    assert message in str(caught.value)
+    assert (caught.value.path, caught.value.line, caught.value.column) == ("s.toml", line, column)
+
+
+def test_a_secret_in_a_file_others_can_read_gets_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('[sinks.a]\ntype = "feishu"\nurl = "https://x"\nsecret = "s"\n')
+    path.chmod(0o640)
+    assert "others can read it (mode 640)" in load_settings(path).warnings[0]
+    path.chmod(0o600)
+    assert load_settings(path).warnings == []
+    path.write_text(SINKS.replace('secret_env = "DINGTALK_SECRET"\n', ""))
+    path.chmod(0o644)  # no secret in the file: nothing to warn about
+    assert load_settings(path).warnings == []
