@@ -52,6 +52,10 @@ class AlertSinks:
         if self.deliveries is not None:
             self.deliveries.submit(alert)  # a queue append: the HTTP runs on its own thread
 
+    def failing(self) -> list[str]:
+        """The chat sinks whose last delivery failed (for the status bar)."""
+        return self.deliveries.failing() if self.deliveries is not None else []
+
     def wait(self) -> None:
         """Let players and notifiers finish (at exit, and in tests)."""
         if self.player is not None:

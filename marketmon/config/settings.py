@@ -37,12 +37,13 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from marketmon.alerts.delivery import QUEUE, TIMEOUT_S, SinkSpec
+from marketmon.alerts.delivery import QUEUE, TIMEOUT_S, Deliveries, SinkSpec
+from marketmon.alerts.delivery_log import DeliveryLog
 from marketmon.alerts.rules import LIMIT_RULES, MARKET_RULES, MOTION_RULES, THRESHOLD_RULES, AlertConfig, RuleSet
 from marketmon.alerts.services import SERVICES, SIGNED
 from marketmon.alerts.sound import SoundSettings
@@ -93,6 +94,14 @@ class Settings:
             for symbol in wl.symbols:
                 config.per_symbol.setdefault(symbol, wl.rules_for(symbol))
         return config
+
+
+    def deliveries(self, lists_of: Callable[[str], Collection[str]] = lambda symbol: ()) -> Deliveries | None:
+        """The [sinks] started, logging to the data folder; None when the file names none.
+        `lists_of(symbol)`: the names of the watchlists holding it (a sink's `lists`)."""
+        if not self.sinks:
+            return None
+        return Deliveries(self.sinks, DeliveryLog(paths.delivery_log_file()), lists_of)
 
 
 def settings_path(given: str | Path | None = None) -> Path:

@@ -121,8 +121,10 @@ class MarketmonApp(ListEditing, App[int]):
         # Every alert goes to the history, the sound player and (if on) the desktop;
         # the alert panel shows it on top (_on_alert).
         self.player = Player(self.settings.sound, bell=self.bell)
+        self._startup_notes.extend((w, "Settings") for w in self.settings.warnings)
         self.sinks = AlertSinks(
             history=self.history, player=self.player, notifier=Notifier(enabled=self.settings.notify),
+            deliveries=self.settings.deliveries(lambda s: [wl.name for wl in self.lists if s in wl.symbols]),
             rules=self.alert_config.for_symbol, on_error=lambda m: self.notify(m, severity="error"),
         )  # fmt: skip
         self._load_themes()
@@ -461,7 +463,7 @@ class MarketmonApp(ListEditing, App[int]):
             self.engine.flush()  # the engine's own ticker is off: data waits one tick, not two
         messages = self.engine.client.stats.messages if self.engine else 0
         with self.batch_update():
-            self._status.update_from(store, self.feed_state, messages)
+            self._status.update_from(store, self.feed_state, messages, failing=self.sinks.failing())
             if store is not None:
                 for panel in self._live_panels():
                     behind = self._seen.get(panel.id) != store.version or getattr(panel, "needs_sync", False)
@@ -479,5 +481,6 @@ class MarketmonApp(ListEditing, App[int]):
     async def on_unmount(self) -> None:
         if self.engine is not None:
             self.engine.stop()
+        self.sinks.close(timeout=2.0)  # the chat sinks: what waits gets 2 s to go out
         if hasattr(self, "list_watcher"):  # not there if mounting failed
             await self.list_watcher.stop()

@@ -1,6 +1,7 @@
 """The status bar: feed state, trade date, market phases, market clock, message
 rate; and what the trader must know is uncertain: instruments of an unknown
-kind (kept, board "other", no computed limits), a year with no holiday calendar.
+kind (kept, board "other", no computed limits), a year with no holiday calendar,
+an alert sink (DingTalk, Slack ...) whose last delivery failed.
 
 The clock is the feed's market time (store.clock), never the wall clock, so
 a replay shows the replayed moment and a held demo shows a fixed one.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual.widget import Widget
@@ -49,7 +51,9 @@ class StatusBar(palette.Tones, Widget):
         self._state: tuple = ()
         self._samples: deque[tuple[float, int]] = deque()
 
-    def update_from(self, store: Store | None, feed_state: str, messages: int, now: float | None = None) -> None:
+    def update_from(
+        self, store: Store | None, feed_state: str, messages: int, now: float | None = None, failing: Sequence[str] = ()
+    ) -> None:
         """Called on every refresh tick; redraws only when something shown changed."""
         now = time.monotonic() if now is None else now
         self._samples.append((now, messages))
@@ -67,14 +71,15 @@ class StatusBar(palette.Tones, Widget):
             store.unclassified if store else 0,
             store.source if store and store.source and store.source.state == "down" else None,
             missing_years(store.trade_date) if store and store.trade_date else (),
+            tuple(failing),
         )
         if state != self._state:
             self._state = state
             self.refresh()
 
     def render(self) -> Text:
-        feed, trade_date, phases, clock, rate, unclassified, source_down, no_calendar = self._state or (
-            "connecting", None, (), None, 0, 0, None, ())
+        feed, trade_date, phases, clock, rate, unclassified, source_down, no_calendar, failing = self._state or (
+            "connecting", None, (), None, 0, 0, None, (), ())
         narrow = self.size.width < 100
         sep = " │ " if narrow else "  │  "
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -107,4 +112,7 @@ class StatusBar(palette.Tones, Widget):
         for market in no_calendar:
             text.append(sep, self.tone("muted"))
             text.append(f"no {trade_date.year} {market} calendar: holidays unknown", self.tone("bad"))
+        if failing:
+            text.append(sep, self.tone("muted"))
+            text.append(f"✕ alert sink failing: {', '.join(failing)}", self.tone("bad"))
         return text
