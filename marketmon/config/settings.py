@@ -204,6 +204,13 @@ class _Reader:
                 return n, len(line) - len(line.lstrip()) + 1
         return ()
 
+    def header(self, section: str) -> tuple[int, int] | tuple[()]:
+        """Where the table [section] starts."""
+        for n, line in enumerate(self.text.splitlines(), 1):
+            if line.split("#")[0].strip().replace(" ", "") == f"[{section}]":
+                return n, len(line) - len(line.lstrip()) + 1
+        return ()
+
     def fail(self, key: str, what: str, section: str | None) -> SettingsError:
         name = f"[{section}] {key}" if section else key
         return SettingsError(self.path, f"{name!r} must be {what}", *self.where(key, section))
@@ -239,6 +246,9 @@ class _Reader:
         for key in table:
             if key not in SINK_KEYS:
                 raise SettingsError(self.path, f"unknown key {key!r} in [{section}]", *self.where(key, section))
+        for key in ("type", "url"):
+            if key not in table:
+                raise SettingsError(self.path, f"[{section}] needs a {key}", *self.header(section))
         service = table.get("type")
         if service not in SERVICES:
             raise self.fail("type", "one of " + ", ".join(SERVICES), section)

@@ -63,6 +63,10 @@ def test_a_wrong_secret_is_dingtalks_errcode_in_the_delivery_log_and_alerts_tail
     lines = tail.stdout.splitlines()
     assert "688521.SH" in lines[0] and "limit_up" in lines[0]
     assert lines[1].lstrip().endswith("-> desk (dingtalk) failed, 1 attempt: error 310000: sign not match"), lines
+    [as_json] = [json.loads(line) for line in _run(tmp_path, "alerts", "--tail", "5", "--json").stdout.splitlines()]
+    [delivery] = as_json["deliveries"]
+    assert (as_json["symbol"], delivery["sink"], delivery["outcome"], delivery["alert_ts"]) == (
+        "688521.SH", "desk", "failed", as_json["ts"])  # fmt: skip
 
 
 def test_alerts_test_sends_one_message_per_sink_and_prints_the_answer(tmp_path: Path) -> None:

@@ -172,6 +172,8 @@ def test_sinks_are_read_with_their_filters_and_a_secret_from_the_environment() -
         ('[sinks.a]\ntype = "feishu"\nurl = "http://x"\nmin_interval_s = -1\n', "must be a number, 0 or more", 4, 1),
         ('[sinks.a]\ntype = "feishu"\nurl = "http://x"\ncolour = "red"\n', "unknown key 'colour' in [sinks.a]", 4, 1),
         ('[sinks]\ndesk = "dingtalk"\n', "'[sinks] desk' must be a table", 2, 1),
+        ('theme = "china"\n\n[sinks.desk]\nurl = "http://x"\n', "[sinks.desk] needs a type", 3, 1),
+        ('[sinks.desk]\ntype = "slack"\n', "[sinks.desk] needs a url", 1, 1),
     ],
 )
 def test_a_bad_sink_is_one_error_with_line_and_column(text: str, message: str, line: int, column: int) -> None:
