@@ -20,9 +20,9 @@ MIN_INTERVAL = 1.0  # public sources rate-limit; faster than this only gets a br
 def add_parser(sub: Any) -> None:
     bridge = sub.add_parser("bridge", help="serve live quotes polled from a public source")
     bridge.add_argument("source", choices=SOURCE_NAMES)
-    what = bridge.add_mutually_exclusive_group(required=True)
-    what.add_argument("--symbols", help="comma-separated symbols")
-    what.add_argument("--watchlist", metavar="FILE")
+    what = bridge.add_mutually_exclusive_group()
+    what.add_argument("--symbols", help="comma-separated symbols (default: the whole market)")
+    what.add_argument("--watchlist", metavar="FILE", help="a watchlist's symbols (default: the whole market)")
     bridge.add_argument("--interval", type=float, default=3.0, help="seconds between polls (default 3)")
     bridge.add_argument("--base-url", help="the source's base URL (default: its public host)")
     add_server_options(bridge)
@@ -31,7 +31,10 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from marketmon.engine import FeedChoice, open_feed
 
-    symbols = watchlist_symbols(args.watchlist) if args.watchlist else symbols_from(args.symbols)
+    from marketmon.config import paths
+
+    whole = not args.watchlist and not args.symbols
+    symbols = [] if whole else watchlist_symbols(args.watchlist) if args.watchlist else symbols_from(args.symbols)
     if args.interval < MIN_INTERVAL:
         raise UsageError(f"--interval must be at least {MIN_INTERVAL:g} s: public sources block fast pollers")
     listen = server_options(args)
@@ -41,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     choice = FeedChoice(source=args.source, symbols=symbols, source_options={
         "interval": args.interval, "base_url": args.base_url, "on_event": event,
+        "whole_market": whole, "market_cache": paths.market_lists_dir(),
     })  # fmt: skip
 
     async def start() -> Any:
@@ -48,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
             feed = await open_feed(choice, **listen)
         except OSError as exc:
             raise cannot_listen(args, exc) from None
-        print(f"bridging {args.source} ({len(symbols)} symbols, every {args.interval:g}s) on {feed.url}", flush=True)
+        what = "the whole market" if whole else f"{len(symbols)} symbols"
+        print(f"bridging {args.source} ({what}, every {args.interval:g}s) on {feed.url}", flush=True)
         return feed
 
     return run_until_signal(start)

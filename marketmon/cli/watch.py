@@ -63,8 +63,6 @@ def run(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     symbols, alerts = _selection(args, settings)
-    if args.source and symbols is None:
-        raise UsageError("--source needs --symbols or --watchlist (the whole-market list is not built yet)")
     if args.source and args.interval < MIN_INTERVAL:
         raise UsageError(f"--interval must be at least {MIN_INTERVAL:g} s: public sources block fast pollers")
     out = Output(sys.stdout, as_json=args.json)
@@ -189,7 +187,10 @@ def _feed_choice(args: argparse.Namespace, symbols: list[str] | None) -> Any:
     if args.url:
         return FeedChoice(url=args.url)
     if args.source:
-        options = {"interval": args.interval, "base_url": args.base_url}
+        from marketmon.config import paths
+
+        options = {"interval": args.interval, "base_url": args.base_url,
+                   "whole_market": symbols is None, "market_cache": paths.market_lists_dir()}  # fmt: skip
         return FeedChoice(source=args.source, symbols=symbols or (), source_options=options)
     return FeedChoice(demo=True, speed=args.speed)
 

@@ -43,6 +43,11 @@ def user_themes_dir() -> Path:
     return config_dir() / "themes"
 
 
+def market_lists_dir() -> Path:
+    """Where a live source's whole-market list is kept for the day."""
+    return data_dir() / "markets"
+
+
 def alert_history_file() -> Path:
     return data_dir() / "alerts.jsonl"
 

@@ -431,10 +431,12 @@ class MarketmonApp(ListEditing, App[int]):
     def _feed_choice(self) -> FeedChoice:
         if self.source:
             def on_event(state: str, detail: str) -> None:
-                self.notify(detail, title=f"{self.source}: {state}", severity="warning")
+                severity = "information" if state == "listed" else "warning"  # "listed": the day's market list
+                self.notify(detail, title=f"{self.source}: {state}", severity=severity)
 
-            return FeedChoice(source=self.source, symbols=self.list_symbols(),
-                              source_options={"on_event": on_event, **self.source_options})  # fmt: skip
+            options = {"on_event": on_event, "whole_market": True, "market_cache": paths.market_lists_dir(),
+                       **self.source_options}  # the whole market, plus the lists' symbols
+            return FeedChoice(source=self.source, symbols=self.list_symbols(), source_options=options)
         if self.url is not None:
             return FeedChoice(url=self.url)
         return FeedChoice(demo=True, speed=self.speed, start=self.demo_start, until=self.demo_until)

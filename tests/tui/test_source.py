@@ -17,8 +17,8 @@ SOURCES = Path(__file__).parent.parent / "data" / "sources"
 
 def bridged_app(fake: FakeSource, watchlist: Path) -> MarketmonApp:
     """`marketmon --source tencent --watchlist FILE`, the source being `fake`, polled every 0.2 s."""
-    return MarketmonApp(source="tencent", watchlists=[watchlist],
-                        source_options={"base_url": fake.url, "interval": 0.2})  # fmt: skip
+    return MarketmonApp(source="tencent", watchlists=[watchlist],  # the lists only: no whole-market listing here
+                        source_options={"base_url": fake.url, "interval": 0.2, "whole_market": False})  # fmt: skip
 
 
 async def test_app_shows_quotes_bridged_from_a_source(home: Path, tmp_path: Path) -> None:

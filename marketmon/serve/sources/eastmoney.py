@@ -77,7 +77,8 @@ def symbol_of(market: Any, code: str) -> str:
     raise SymbolError(f"market id {market!r} is not one marketmon follows")
 
 
-def parse(body: bytes | str) -> Parsed:
+def decode(body: bytes | str) -> dict[str, Any]:
+    """A push2 answer as a dict with a 'data' key; ParseError for anything else."""
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     m = _JSONP.match(text)  # a response saved from a browser may be JSONP-wrapped
     try:
@@ -86,7 +87,11 @@ def parse(body: bytes | str) -> Parsed:
         raise ParseError(f"not East Money JSON: {exc}") from None
     if not isinstance(doc, dict) or "data" not in doc:
         raise ParseError("not an East Money push2 answer: no 'data'")
-    data = doc["data"]
+    return doc
+
+
+def parse(body: bytes | str) -> Parsed:
+    data = decode(body)["data"]
     out = Parsed()
     if data is None:
         return out  # stock/get for an unknown code; a list answer with no hits

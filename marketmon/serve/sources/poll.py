@@ -17,6 +17,7 @@ so a dead source never looks like a quiet market.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email.utils
 import logging
 import random
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from marketmon import __version__
 from marketmon.market.sessions import phase, trade_date_of
 from marketmon.serve.sources.base import Parsed, ParseError, Source
+from marketmon.serve.sources.market import WholeMarket
 
 if TYPE_CHECKING:
     from marketmon.serve.server import QuoteServer
@@ -128,9 +130,15 @@ class Poller:
         backoff_initial: float = 1.0,
         backoff_max: float = 60.0,
         on_event: Callable[[str, str], None] = lambda state, detail: None,
+        market: WholeMarket | None = None,
     ) -> None:
         self.source, self.server = source, server
         self.base_url = base_url or source.base_url
+        # With `market`, the whole market (listed once a day) plus `symbols`;
+        # without, just `symbols`.
+        self.market = market
+        self.market_symbols: list[str] = []
+        self._market_day: dt.date | None = None
         self.set_symbols(symbols)
         self.interval, self.timeout = interval, timeout
         self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
@@ -141,8 +149,9 @@ class Poller:
         self._gate = asyncio.Semaphore(concurrency)
 
     def set_symbols(self, symbols: Sequence[str]) -> None:
-        """Poll these from the next round on (a watchlist edited while running)."""
-        self.symbols = list(dict.fromkeys(symbols))
+        """Poll these (and the market, if any) from the next round on (a watchlist edited while running)."""
+        self.extra = list(dict.fromkeys(symbols))
+        self.symbols = list(dict.fromkeys([*self.market_symbols, *self.extra]))
         self._wanted = set(self.symbols)
         self.codes = [self.source.code_of(s) for s in self.symbols]
         self._markets = sorted({"HK" if s.endswith(".HK") else "CN" for s in self.symbols})
@@ -158,6 +167,7 @@ class Poller:
         while True:
             started = loop.time()
             try:
+                await self._list_market()
                 await self.poll_once()
                 failures = 0
                 delay = self.interval - (loop.time() - started)
@@ -210,6 +220,20 @@ class Poller:
                 raise failure
             raise FetchError(f"{type(failure).__name__}: {failure}")
         return quotes
+
+    async def _list_market(self) -> None:
+        """The whole market, once a day (the cache, or East Money's list)."""
+        today = trade_date_of(int(time.time() * 1000))
+        if self.market is None or self._market_day == today:
+            return
+        try:
+            symbols, where = await self.market.symbols(today, fetch)
+        except ParseError as exc:
+            raise FetchError(f"cannot list the market: {exc}") from None
+        self.market_symbols, self._market_day = symbols, today
+        self.set_symbols(self.extra)
+        self.on_event("listed", f"{len(symbols)} instruments from {where}")
+        log.info("%s: %d instruments from %s", self.source.name, len(symbols), where)
 
     async def _tell(self, state: str, detail: str) -> None:
         """Publish the source's health when it changes (or its reason for being down does)."""
