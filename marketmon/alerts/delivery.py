@@ -54,6 +54,7 @@ class SinkSpec:
     min_interval_s: float = 0.0  # market seconds between two alerts sent to this sink
     queue: int = QUEUE
     timeout_s: float = TIMEOUT_S
+    proxy: str | None = None  # an HTTP proxy for this sink; the environment's proxy settings are not read
 
     def takes(self, alert: Alert, lists_of: Callable[[str], Collection[str]]) -> bool:
         if self.rules is not None and alert.rule not in self.rules:
@@ -179,14 +180,15 @@ class Deliveries:
     # -- the delivery thread -------------------------------------------------------
 
     def _run(self, ready: threading.Event) -> None:
-        import httpx
-
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         self._wake = [asyncio.Event() for _ in self.workers]
         self._loop = loop
-        client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
-        tasks = [loop.create_task(self._serve(worker, wake, client)) for worker, wake in zip(self.workers, self._wake, strict=True)]
+        clients = {w.spec.proxy: _client(w.spec.proxy) for w in self.workers}  # one per proxy
+        tasks = [
+            loop.create_task(self._serve(worker, wake, clients[worker.spec.proxy]))
+            for worker, wake in zip(self.workers, self._wake, strict=True)
+        ]
         ready.set()
         try:
             loop.run_forever()
@@ -194,7 +196,8 @@ class Deliveries:
             for task in tasks:
                 task.cancel()
             loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-            loop.run_until_complete(client.aclose())
+            for client in clients.values():
+                loop.run_until_complete(client.aclose())
             loop.close()
 
     async def _serve(self, worker: Worker, wake: asyncio.Event, client: httpx.AsyncClient) -> None:
@@ -246,17 +249,23 @@ def sample_alert(now: float) -> Alert:
 
 async def try_sinks(specs: Sequence[SinkSpec], log: DeliveryLog | None = None) -> list[tuple[SinkSpec, services.Verdict]]:
     """`marketmon alerts test`: one test message to each sink, one attempt, no queue; logged."""
+    results = []
+    for spec in specs:
+        now = time.time()
+        alert = sample_alert(now)
+        async with _client(spec.proxy) as client:
+            verdict, _ = await send_once(client, spec, alert, now)
+        results.append((spec, verdict))
+        if log is not None:
+            with contextlib.suppress(OSError):
+                log.append(Outcome(int(now * 1000), spec.name, spec.service, "sent" if verdict.ok else "failed",
+                                   1, verdict.detail, alert.ts, alert.symbol, alert.rule))  # fmt: skip
+    return results
+
+
+def _client(proxy: str | None) -> httpx.AsyncClient:
+    """No redirects (a robot URL that moves is a configuration to fix, not to follow), and
+    only the sink's own proxy: HTTP(S)_PROXY from the environment is not read."""
     import httpx
 
-    results = []
-    async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
-        for spec in specs:
-            now = time.time()
-            alert = sample_alert(now)
-            verdict, _ = await send_once(client, spec, alert, now)
-            results.append((spec, verdict))
-            if log is not None:
-                with contextlib.suppress(OSError):
-                    log.append(Outcome(int(now * 1000), spec.name, spec.service, "sent" if verdict.ok else "failed",
-                                       1, verdict.detail, alert.ts, alert.symbol, alert.rule))  # fmt: skip
-    return results
+    return httpx.AsyncClient(follow_redirects=False, trust_env=False, proxy=proxy)

@@ -286,11 +286,17 @@ class _Reader:
             except SymbolError as exc:
                 raise self.fail("symbols", f"symbols ({exc})", section) from None
         queue = self.number(table, "queue", QUEUE, section, whole=True)
+        proxy = self.get(table, "proxy", str, "an http:// URL", None, section)
+        if proxy is not None and not re.match(r"https?://[^\s/]+", proxy):
+            raise self.fail("proxy", "an http:// or https:// URL", section)
         return SinkSpec(
             name=name, service=service, url=url, secret=secret or None, rules=rules, lists=names("lists"),
             symbols=symbols, min_interval_s=self.number(table, "min_interval_s", 0.0, section),
             queue=max(int(queue), 1), timeout_s=self.number(table, "timeout_s", TIMEOUT_S, section) or TIMEOUT_S,
+            proxy=proxy,
         )  # fmt: skip
 
 
-SINK_KEYS = ("type", "url", "secret", "secret_env", "rules", "lists", "symbols", "min_interval_s", "queue", "timeout_s")
+SINK_KEYS = (
+    "type", "url", "secret", "secret_env", "rules", "lists", "symbols", "min_interval_s", "queue", "timeout_s", "proxy",
+)  # fmt: skip

@@ -307,3 +307,19 @@ def test_alert_sinks_hand_alerts_to_the_deliveries_and_drain_them_at_exit(tmp_pa
         sinks(alert())
         sinks.wait()
     assert [r.signed for r in stand_in.seen] == [True]
+
+
+def test_a_sink_goes_through_its_own_proxy_and_never_the_environments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stand-in is the proxy: the robot's host is one that does not resolve, so
+    # only a request through the proxy can arrive anywhere.
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # the discard port: a client reading it fails
+    with StandIn("dingtalk", secret="k") as proxy:
+        base = proxy.url.split("/hook")[0]
+        sink = SinkSpec("phone", "dingtalk", "http://oapi.dingtalk.invalid/robot/send?access_token=abc", "k", proxy=base)
+        d = Deliveries([sink], DeliveryLog(tmp_path / "deliveries.jsonl"), sleep=Sleeps())
+        d.submit(alert())
+        assert d.drain(10)
+        d.close()
+    [req] = proxy.seen
+    assert req.headers["Host"] == "oapi.dingtalk.invalid" and req.path == "/robot/send" and req.signed is True
+    assert [o[0] for o in outcomes(tmp_path)] == ["sent"]

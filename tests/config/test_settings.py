@@ -145,6 +145,7 @@ url = "http://127.0.0.1:8080/alerts"
 lists = ["AI chips"]
 queue = 20
 timeout_s = 3
+proxy = "http://127.0.0.1:7890"
 """
 
 
@@ -153,8 +154,9 @@ def test_sinks_are_read_with_their_filters_and_a_secret_from_the_environment() -
     desk, ops = s.sinks
     assert (desk.name, desk.service, desk.secret, desk.min_interval_s) == ("desk", "dingtalk", "SECxyz", 60)
     assert desk.rules == {"limit_up", "limit_down"} and desk.symbols == {"688521.SH", "00700.HK"} and desk.lists is None
-    assert (ops.service, ops.secret, ops.lists, ops.queue, ops.timeout_s, ops.rules) == (
-        "webhook", None, {"AI chips"}, 20, 3, None)  # fmt: skip
+    assert (ops.service, ops.secret, ops.lists, ops.queue, ops.timeout_s, ops.rules, ops.proxy) == (
+        "webhook", None, {"AI chips"}, 20, 3, None, "http://127.0.0.1:7890")  # fmt: skip
+    assert desk.proxy is None
     assert s.secret_in_file is False
     assert parse_settings("").sinks == []
 
@@ -174,6 +176,7 @@ def test_sinks_are_read_with_their_filters_and_a_secret_from_the_environment() -
         ('[sinks]\ndesk = "dingtalk"\n', "'[sinks] desk' must be a table", 2, 1),
         ('theme = "china"\n\n[sinks.desk]\nurl = "http://x"\n', "[sinks.desk] needs a type", 3, 1),
         ('[sinks.desk]\ntype = "slack"\n', "[sinks.desk] needs a url", 1, 1),
+        ('[sinks.a]\ntype = "slack"\nurl = "http://x"\nproxy = "socks"\n', "'[sinks.a] proxy' must be an http", 4, 1),
     ],
 )
 def test_a_bad_sink_is_one_error_with_line_and_column(text: str, message: str, line: int, column: int) -> None:
