@@ -30,13 +30,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from marketmon.alerts.rules import Alert
 from marketmon.feed.safe_text import printable
 
 MARKET_TZ = ZoneInfo("Asia/Shanghai")
+SERVICES = ("dingtalk", "feishu", "wecom", "slack", "discord", "webhook")
 SIGNED = ("dingtalk", "feishu", "webhook")  # the types that take a secret
 
 
@@ -98,8 +99,9 @@ def when(alert: Alert) -> str:
     return dt.datetime.fromtimestamp(alert.ts / 1000, MARKET_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _number(value: float | None, fmt: str) -> str:
-    return "-" if value is None else format(value, fmt)
+def _price(value: float | None) -> str:
+    # Three decimals at most (fund prices), no trailing zeros; never exponent notation.
+    return "-" if value is None else f"{value:.3f}".rstrip("0").rstrip(".")
 
 
 def title(alert: Alert) -> str:
@@ -112,8 +114,8 @@ def lines(alert: Alert, esc: Callable[[str | None], str], bold: str = "**") -> l
     return [
         f"{bold}{esc(alert.symbol)} {esc(alert.name)}{bold}",
         f"rule: {esc(alert.rule)}",
-        f"price: {_number(alert.price, 'g')}",
-        f"change: {_number(alert.pct, '+.2f')}%" if alert.pct is not None else "change: -",
+        f"price: {_price(alert.price)}",
+        "change: -" if alert.pct is None else f"change: {alert.pct:+.2f}%",
         f"time: {when(alert)}",
         f"note: {esc(alert.message)}",
     ]
@@ -124,9 +126,10 @@ def _json(obj: Any) -> bytes:
 
 
 def _with_query(url: str, **params: str) -> str:
+    """The URL with `params` appended to its query; its own query (the access token) byte for byte."""
     parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True) + list(params.items())
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    query = f"{parts.query}&{urlencode(params)}" if parts.query else urlencode(params)
+    return urlunsplit(parts._replace(query=query))
 
 
 JSON = {"Content-Type": "application/json; charset=utf-8"}
@@ -183,8 +186,6 @@ def request(service: str, url: str, secret: str | None, alert: Alert, now_ms: in
         return Request(url, headers, data)
     raise ValueError(f"unknown sink type {service!r}")
 
-
-SERVICES = ("dingtalk", "feishu", "wecom", "slack", "discord", "webhook")
 
 
 def _iso(alert: Alert) -> str:

@@ -323,3 +323,14 @@ def test_a_sink_goes_through_its_own_proxy_and_never_the_environments(tmp_path: 
     [req] = proxy.seen
     assert req.headers["Host"] == "oapi.dingtalk.invalid" and req.path == "/robot/send" and req.signed is True
     assert [o[0] for o in outcomes(tmp_path)] == ["sent"]
+
+
+def test_prices_keep_their_digits_and_the_robot_urls_own_query_is_kept_byte_for_byte(tmp_path: Path) -> None:
+    from marketmon.alerts import services
+
+    big = Alert(T, "00700.HK", "Tencent", "pct_above", 12345.675, 5.0, "m")
+    req = services.request("dingtalk", "http://h/robot/send?access_token=a%2Bb&x=1", "k", big, 1757655720123)
+    assert "price: 12345.675" in json.loads(req.body)["markdown"]["text"]
+    assert req.url.startswith("http://h/robot/send?access_token=a%2Bb&x=1&timestamp=1757655720123&sign=")
+    none = Alert(T, "SOUTHBOUND", "Southbound", "southbound_net_buy", None, None, "net buy 10.2bn")
+    assert "price: -" in services.lines(none, services.escape_markdown) and "change: -" in services.lines(none, services.escape_markdown)
