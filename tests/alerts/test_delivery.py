@@ -334,3 +334,19 @@ def test_prices_keep_their_digits_and_the_robot_urls_own_query_is_kept_byte_for_
     assert req.url.startswith("http://h/robot/send?access_token=a%2Bb&x=1&timestamp=1757655720123&sign=")
     none = Alert(T, "SOUTHBOUND", "Southbound", "southbound_net_buy", None, None, "net buy 10.2bn")
     assert "price: -" in services.lines(none, services.escape_markdown) and "change: -" in services.lines(none, services.escape_markdown)
+
+
+def test_a_refused_connection_is_retried_and_the_log_never_holds_the_url(tmp_path: Path) -> None:
+    with StandIn("wecom") as closed:
+        url = closed.url.replace("access_token=abc", "key=SECRET-KEY")
+    # The stand-in is gone: its port now refuses connections.
+    sleeps = Sleeps()
+    sink = SinkSpec("phone", "wecom", url, timeout_s=2)
+    d = Deliveries([sink], DeliveryLog(tmp_path / "deliveries.jsonl"), sleep=sleeps)
+    d.submit(alert())
+    assert d.drain(20)
+    d.close()
+    assert sleeps.delays == [1.0, 2.0, 4.0, 8.0]
+    [(outcome, attempts, detail)] = outcomes(tmp_path)
+    assert (outcome, attempts) == ("failed", 5) and detail.startswith("no answer: ConnectError")
+    assert "SECRET-KEY" not in (tmp_path / "deliveries.jsonl").read_text()
