@@ -110,3 +110,27 @@ def test_a_secret_in_a_file_others_can_read_is_warned_about(tmp_path: Path) -> N
     assert "holds a sink secret and others can read it (mode 644)" in loud.stderr
     assert quiet.stderr == ""
     assert [r.signed for r in stand_in.seen] == [True, True]
+
+
+def test_alerts_deliveries_follow_prints_outcomes_as_they_are_logged(tmp_path: Path) -> None:
+    import time
+
+    from marketmon.alerts.delivery_log import DeliveryLog, Outcome
+    from tests.faultkit import readline
+
+    log = DeliveryLog(tmp_path / "home" / "data" / "deliveries.jsonl")
+    log.append(Outcome(1757655721000, "desk", "dingtalk", "sent", 1, "HTTP 200", 1757655720000, "688521.SH", "limit_up"))
+    env = {**os.environ, "MARKETMON_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen([str(MARKETMON), "alerts", "--deliveries", "--follow", "--json"],
+                            stdout=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert json.loads(readline(proc.stdout))["outcome"] == "sent"
+        time.sleep(0.3)
+        log.append(Outcome(1757655790000, "desk", "dingtalk", "dropped", 0, "queue full (100): 1 dropped",
+                           1757655780000, "688256.SH", "pct_above"))  # fmt: skip
+        later = json.loads(readline(proc.stdout))
+        assert (later["event"], later["outcome"], later["symbol"]) == ("delivery", "dropped", "688256.SH")
+    finally:
+        proc.terminate()
+        proc.wait(10)
