@@ -131,6 +131,7 @@ class Deliveries:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: list[asyncio.Event] = []
         self._thread: threading.Thread | None = None
+        self._closed = False
         if self.workers:
             ready = threading.Event()
             self._thread = threading.Thread(target=self._run, args=(ready,), name="marketmon-deliveries", daemon=True)
@@ -140,6 +141,8 @@ class Deliveries:
     # -- the caller's side (engine thread) --------------------------------------
 
     def submit(self, alert: Alert) -> None:
+        if self._closed:
+            return  # at exit: an alert fired after close has nobody to send it
         for i, worker in enumerate(self.workers):
             spec = worker.spec
             if not spec.takes(alert, self.lists_of):
@@ -172,6 +175,7 @@ class Deliveries:
         return True
 
     def close(self) -> None:
+        self._closed = True
         if self._loop is not None and self._thread is not None:
             with contextlib.suppress(RuntimeError):  # the loop already ended
                 self._loop.call_soon_threadsafe(self._loop.stop)
