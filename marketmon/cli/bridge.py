@@ -15,11 +15,23 @@ from marketmon.cli.options import (
 # = marketmon.serve.sources.SOURCE_NAMES, not imported: --help stays light (tests/cli/test_startup.py)
 SOURCE_NAMES = ("sina", "tencent", "eastmoney")
 MIN_INTERVAL = 1.0  # public sources rate-limit; faster than this only gets a bridge blocked
+SOURCE_HELP = ("a public source, or several in order of preference (eastmoney,tencent,sina): "
+               "the next takes over when one fails 3 rounds in a row")  # fmt: skip
+
+
+def source_list(text: str) -> str:
+    """argparse type: `eastmoney` or `eastmoney,tencent,sina`, each a known source, none twice."""
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SOURCE_NAMES]
+    if not names or unknown or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give one or more of {', '.join(SOURCE_NAMES)}, comma-separated, each once")
+    return ",".join(names)
 
 
 def add_parser(sub: Any) -> None:
     bridge = sub.add_parser("bridge", help="serve live quotes polled from a public source")
-    bridge.add_argument("source", choices=SOURCE_NAMES)
+    bridge.add_argument("source", type=source_list, help=SOURCE_HELP)
     what = bridge.add_mutually_exclusive_group()
     what.add_argument("--symbols", help="comma-separated symbols (default: the whole market)")
     what.add_argument("--watchlist", metavar="FILE", help="a watchlist's symbols (default: the whole market)")

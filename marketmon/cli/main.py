@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--watchlist", action="append", default=[], metavar="FILE", help="watchlist file (repeatable)")
     parser.add_argument("--speed", type=float, default=None, help="demo replay speed (1 = real time)")
     parser.add_argument("--config", metavar="FILE", help="settings file")
-    parser.add_argument("--source", choices=bridge.SOURCE_NAMES, help="live quotes: run a bridge to this public source in-process")
+    parser.add_argument("--source", type=bridge.source_list, metavar="NAME[,NAME...]",
+                        help="live quotes, in-process: " + bridge.SOURCE_HELP)  # fmt: skip
     sub = parser.add_subparsers(dest="command")
     for command in COMMANDS.values():
         command.add_parser(sub)

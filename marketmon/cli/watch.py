@@ -16,7 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from marketmon.cli.exit_codes import EXIT_OK, EXIT_UNREACHABLE, UsageError
-from marketmon.cli.bridge import MIN_INTERVAL, SOURCE_NAMES
+from marketmon.cli.bridge import MIN_INTERVAL, SOURCE_HELP, source_list
 from marketmon.cli.options import symbols_from
 from marketmon.feed.safe_text import printable as _safe
 
@@ -41,7 +41,7 @@ def add_parser(sub: Any) -> None:
     feed = watch.add_mutually_exclusive_group(required=True)
     feed.add_argument("--url")
     feed.add_argument("--demo", action="store_true", help="play the bundled seed day over loopback")
-    feed.add_argument("--source", choices=SOURCE_NAMES, help="live quotes polled from this public source")
+    feed.add_argument("--source", type=source_list, metavar="NAME[,NAME...]", help=SOURCE_HELP)
     what = watch.add_mutually_exclusive_group(required=True)
     what.add_argument("--symbols", help="comma-separated symbols")
     what.add_argument("--watchlist", metavar="FILE")
@@ -197,7 +197,7 @@ def _feed_choice(args: argparse.Namespace, symbols: list[str] | None) -> Any:
 
 async def _source_watchdog(engine: Engine, name: str) -> str | None:
     """Stop the engine when the bridge's source never answers: the reason, else None."""
-    deadline = time.monotonic() + SOURCE_GIVE_UP_S
+    deadline = time.monotonic() + SOURCE_GIVE_UP_S * len(name.split(","))  # each source has its turn
     while time.monotonic() < deadline:
         source = engine.store.source
         if source is not None and source.state == "up":

@@ -21,12 +21,18 @@ from marketmon.serve.sources import get_source
 from marketmon.serve.sources.base import MARKET_TZ
 from marketmon.serve.sources.eastmoney import BASE_URL as EASTMONEY_URL
 from marketmon.serve.sources.market import MarketCache, WholeMarket
-from marketmon.serve.sources.poll import DEFAULT_INTERVAL, Poller
+from marketmon.serve.sources.poll import DEFAULT_INTERVAL, Poller, SourceFailed
 
 
 class BridgeServer(QuoteServer):
-    """With `whole_market`, the source polls every listed A-share, ETF, the strip's
-    indices and the Southbound HK names (sources/market.py), plus `symbols`."""
+    """A public source (or several, `"eastmoney,tencent,sina"`: the first that
+    answers, the next when it fails `fail_after` rounds in a row) served over
+    the protocol. The sources share the state clients hold, so a failover sends
+    only what changed: no gap and no new snapshot in the stream.
+
+    With `whole_market`, every listed A-share, ETF, the strip's indices and the
+    Southbound HK names (sources/market.py), plus `symbols`.
+    """
 
     def __init__(
         self,
@@ -35,32 +41,59 @@ class BridgeServer(QuoteServer):
         *,
         interval: float = DEFAULT_INTERVAL,
         base_url: str | None = None,
+        base_urls: dict[str, str] | None = None,
         on_event: Callable[[str, str], None] = lambda state, detail: None,
         poll_options: dict[str, Any] | None = None,
         whole_market: bool = False,
         market_cache: Path | None = None,
         list_base_url: str | None = None,
+        fail_after: int = 3,
         **server_options: Any,
     ) -> None:
         server_options.setdefault("wait_for_client", False)
         super().__init__(None, **server_options)
         self.trade_date = dt.datetime.now(MARKET_TZ).date().isoformat()
         symbols = [normalize(s) for s in symbols]
+        names = [n.strip() for n in source.split(",") if n.strip()]
+        urls = {name: (base_urls or {}).get(name, base_url) for name in names}
         market = None
         if whole_market:
             # East Money lists the market; a bridge to it lists from the same host.
-            lister = list_base_url or (base_url if source == "eastmoney" else None) or EASTMONEY_URL
+            lister = list_base_url or urls.get("eastmoney") or EASTMONEY_URL
             market = WholeMarket(MarketCache(market_cache) if market_cache else None, lister)
-        self.poller = Poller(
-            get_source(source), symbols, self, base_url=base_url, interval=interval, on_event=on_event,
-            market=market, **(poll_options or {}),
-        )  # fmt: skip
+        state: dict[str, dict[str, Any]] = {}
+        self.pollers = [
+            Poller(get_source(name), symbols, self, base_url=urls[name], interval=interval, on_event=on_event,
+                   market=market, state=state, **(poll_options or {}))
+            for name in names
+        ]  # fmt: skip
+        self.active = 0
+        self.fail_after = fail_after if len(self.pollers) > 1 else None
+        self.on_event = on_event
         self._poll_task: asyncio.Task | None = None
+
+    @property
+    def poller(self) -> Poller:
+        """The source being polled now."""
+        return self.pollers[self.active]
 
     async def start(self) -> int:
         port = await super().start()
-        self._poll_task = asyncio.create_task(self.poller.run(), name=f"poll-{self.poller.source.name}")
+        self._poll_task = asyncio.create_task(self._follow(), name="bridge-sources")
         return port
+
+    async def _follow(self) -> None:
+        """Poll the active source; when it fails for good, the next one takes over."""
+        why = ""
+        while True:
+            try:
+                await self.poller.run(self.fail_after, detail_up=why)
+            except SourceFailed as exc:
+                old = self.poller
+                self.active = (self.active + 1) % len(self.pollers)
+                self.poller.set_symbols(old.extra)  # a list edited meanwhile goes along
+                why = f"took over from {exc}"
+                self.on_event("failover", f"{self.poller.source.name} {why}")
 
     async def close(self) -> None:
         if self._poll_task is not None:

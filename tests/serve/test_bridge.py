@@ -256,3 +256,44 @@ def test_watch_source_exits_1_when_the_source_never_answers(capsys, monkeypatch)
     assert code == 1
     assert "cannot reach eastmoney: unreadable answer from eastmoney" in err
     assert '"state":"source"' in out and "eastmoney down" in out
+
+
+async def test_the_next_source_takes_over_with_no_gap_in_the_stream():
+    """eastmoney answers, then sends an error page; after 2 failed rounds tencent
+    takes over: clients see no reconnect, no resync, only what changed."""
+    em = (DATA / "eastmoney-ulist.json").read_bytes()
+    tc = (DATA / "tencent-a-share.gbk.txt").read_bytes().replace(b"~600000~13.98~", b"~600000~14.00~")
+    with FakeSource(em) as first, FakeSource(tc) as second:
+        server = BridgeServer("eastmoney,tencent", ["600000.SH"], interval=0.05, fail_after=2, poll_options=FAST,
+                              base_urls={"eastmoney": first.url, "tencent": second.url})  # fmt: skip
+        published: list[dict] = []
+        original = server.publish
+
+        async def spy(body: dict) -> None:
+            published.append(body)
+            await original(body)
+
+        server.publish = spy  # type: ignore[method-assign]
+        await server.start()
+        engine = Engine(server.url)
+        task = asyncio.create_task(engine.run())
+        try:
+            await wait_for(lambda: (engine.store.quote("600000.SH") or {}).get("last") == 13.98, timeout=15)
+            first.body = (DATA / "garbage.html").read_bytes()  # the first source breaks
+            await wait_for(lambda: (engine.store.quote("600000.SH") or {}).get("last") == 14.0, timeout=15)
+            await wait_for(lambda: engine.store.source is not None and engine.store.source.name == "tencent")
+        finally:
+            engine.stop()
+            await asyncio.wait_for(task, 10)
+            await server.close()
+    assert server.poller.source.name == "tencent"
+    stats = engine.client.stats
+    assert (stats.reconnects, stats.resyncs, stats.bad_messages) == (0, 0, 0)  # one unbroken stream
+    health = [(b["name"], b["state"], b.get("detail", "")) for b in published if b["type"] == "source"]
+    assert ("eastmoney", "up", "") in health
+    assert [h for h in health if h[1] == "down"][-1][0] == "eastmoney"
+    assert health[-1][:2] == ("tencent", "up") and "took over from eastmoney" in health[-1][2]
+    # After the takeover only changes go out: no full quote again (name, prev close are the same).
+    quotes = [q for b in published if b["type"] == "quotes" for q in b["quotes"] if q["symbol"] == "600000.SH"]
+    assert "name" in quotes[0] and all("name" not in q and "prev_close" not in q for q in quotes[1:])
+    assert quotes[-1]["last"] == 14.0

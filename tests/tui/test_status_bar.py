@@ -58,3 +58,10 @@ async def test_a_source_that_is_down_is_never_shown_live():
     store.set_source("eastmoney", "up", "", None)
     text = await _drawn(store)
     assert text.startswith("● live") and "down" not in text
+
+
+async def test_the_live_source_is_named():
+    store = _store("2026-03-02", ["600000.SH"])
+    store.stale = False
+    store.set_source("tencent", "up", "took over from eastmoney: HTTP 403 (3 rounds)", None)
+    assert (await _drawn(store)).startswith("● live tencent")

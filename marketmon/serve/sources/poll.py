@@ -45,6 +45,10 @@ MAX_BODY = 32 * 1024 * 1024  # a whole-market answer is a few MB; more is not a 
 USER_AGENT = f"Mozilla/5.0 (compatible; marketmon/{__version__})"
 
 
+class SourceFailed(RuntimeError):
+    """A source failed `fail_after` rounds in a row: the bridge moves to the next one."""
+
+
 class FetchError(RuntimeError):
     """A request that failed; `retry_after` (seconds) when the source said how long to wait."""
 
@@ -131,6 +135,8 @@ class Poller:
         backoff_max: float = 60.0,
         on_event: Callable[[str, str], None] = lambda state, detail: None,
         market: WholeMarket | None = None,
+        state: dict[str, dict[str, Any]] | None = None,
+        stale_after: float = 60.0,
     ) -> None:
         self.source, self.server = source, server
         self.base_url = base_url or source.base_url
@@ -143,7 +149,12 @@ class Poller:
         self.interval, self.timeout = interval, timeout
         self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
         self.on_event = on_event
-        self.state: dict[str, dict[str, Any]] = {}
+        # What the clients hold, to diff against: shared by the sources of one
+        # bridge, so the next one after a failover sends only what changed.
+        self.state: dict[str, dict[str, Any]] = {} if state is None else state
+        self.stale_after = stale_after  # seconds of trading with no change that count as a failure
+        self._still_since = time.monotonic()
+        self._moved = False
         self.stats = PollStats()
         self.health: str | None = None  # "up" or "down", as last told to the clients
         self._gate = asyncio.Semaphore(concurrency)
@@ -160,18 +171,19 @@ class Poller:
         n = self.source.batch_size
         return [self.source.build_url(self.base_url, self.codes[i : i + n]) for i in range(0, len(self.codes), n)]
 
-    async def run(self) -> None:
-        """Poll forever (until cancelled), backing off while the source fails."""
+    async def run(self, fail_after: int | None = None, detail_up: str = "") -> None:
+        """Poll forever (until cancelled), backing off while the source fails;
+        with `fail_after`, raise SourceFailed after that many failed rounds in a row."""
         loop = asyncio.get_running_loop()
         failures = 0
         while True:
             started = loop.time()
             try:
                 await self._list_market()
-                await self.poll_once()
+                self._check_moving(await self.poll_once())
                 failures = 0
                 delay = self.interval - (loop.time() - started)
-                await self._tell("up", "")
+                await self._tell("up", detail_up)
             except FetchError as exc:
                 failures += 1
                 self.stats.errors += 1
@@ -180,9 +192,11 @@ class Poller:
                 else:
                     delay = min(self.backoff_max, self.backoff_initial * 2 ** (failures - 1))
                     delay *= 0.5 + random.random() / 2
+                await self._tell("down", str(exc))
+                if fail_after is not None and failures >= fail_after:
+                    raise SourceFailed(f"{self.source.name}: {exc} ({failures} rounds)") from None
                 self.on_event("error", f"{exc}; retrying in {delay:.2f}s")
                 log.warning("%s: %s; retrying in %.1fs", self.source.name, exc, delay)
-                await self._tell("down", str(exc))
             await asyncio.sleep(max(0.0, delay))
 
     async def poll_once(self) -> list[dict[str, Any]]:
@@ -220,6 +234,17 @@ class Poller:
                 raise failure
             raise FetchError(f"{type(failure).__name__}: {failure}")
         return quotes
+
+    def _check_moving(self, quotes: list[dict[str, Any]]) -> None:
+        """An answer that stops changing while a market trades is a failure too
+        (a cached page, a source frozen on one moment)."""
+        now = time.monotonic()
+        trading = any(phase(m, int(time.time() * 1000)) == "continuous" for m in self._markets)
+        if self._moved or not trading or not quotes:
+            self._still_since = now
+        elif now - self._still_since > self.stale_after:
+            self._still_since = now
+            raise FetchError(f"answers, but nothing changed for {self.stale_after:g} s of trading")
 
     async def _list_market(self) -> None:
         """The whole market, once a day (the cache, or East Money's list)."""
@@ -270,6 +295,7 @@ class Poller:
         for q in quotes:
             q.setdefault("ts", now)
         changed = diff(self.state, quotes)
+        self._moved = bool(changed)
         if changed:
             ts = max(q["ts"] for q in changed)
             await server.publish({"type": "quotes", "ts": ts, "quotes": changed})

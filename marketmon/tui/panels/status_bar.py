@@ -70,6 +70,7 @@ class StatusBar(palette.Tones, Widget):
             round(rate),
             store.unclassified if store else 0,
             store.source if store and store.source and store.source.state == "down" else None,
+            store.source.name if store and store.source and store.source.state == "up" else None,
             missing_years(store.trade_date) if store and store.trade_date else (),
             tuple(failing),
         )
@@ -78,8 +79,8 @@ class StatusBar(palette.Tones, Widget):
             self.refresh()
 
     def render(self) -> Text:
-        feed, trade_date, phases, clock, rate, unclassified, source_down, no_calendar, failing = self._state or (
-            "connecting", None, (), None, 0, 0, None, (), ())
+        feed, trade_date, phases, clock, rate, unclassified, source_down, source_up, no_calendar, failing = (
+            self._state or ("connecting", None, (), None, 0, 0, None, None, (), ()))
         narrow = self.size.width < 100
         sep = " │ " if narrow else "  │  "
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -92,6 +93,8 @@ class StatusBar(palette.Tones, Widget):
             # The bridge is reachable but its public source is not: say so, never "live".
             label, tone = f"✕ {source_down.name} down", "bad"
         text.append(label, self.tone(tone))
+        if source_up is not None and feed in ("connected", "live", "resync"):
+            text.append(f" {source_up}", self.tone("muted"))  # which public source is live (after a failover too)
         # Most wanted first: a narrow terminal cuts from the right.
         text.append(sep, self.tone("muted"))
         text.append(fmt.clock(clock * 1000 if clock is not None else None), self.tone("title"))
