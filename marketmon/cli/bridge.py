@@ -19,6 +19,17 @@ SOURCE_HELP = ("a public source, or several in order of preference (eastmoney,te
                "the next takes over when one fails 3 rounds in a row")  # fmt: skip
 
 
+def add_budget_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--budget", type=int, metavar="N",
+                        help="requests per minute to a source, at most (default: eastmoney 600, tencent 600, "
+                             "sina 300; a judgment, far below what scrapers run at)")  # fmt: skip
+
+
+def check_budget(budget: int | None) -> None:
+    if budget is not None and budget < 1:
+        raise UsageError("--budget must be 1 or more requests per minute")
+
+
 def source_list(text: str) -> str:
     """argparse type: `eastmoney` or `eastmoney,tencent,sina`, each a known source, none twice."""
     names = [n.strip().lower() for n in text.split(",") if n.strip()]
@@ -37,6 +48,7 @@ def add_parser(sub: Any) -> None:
     what.add_argument("--watchlist", metavar="FILE", help="a watchlist's symbols (default: the whole market)")
     bridge.add_argument("--interval", type=float, default=3.0, help="seconds between polls (default 3)")
     bridge.add_argument("--base-url", help="the source's base URL (default: its public host)")
+    add_budget_option(bridge)
     add_server_options(bridge)
 
 
@@ -49,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     symbols = [] if whole else watchlist_symbols(args.watchlist) if args.watchlist else symbols_from(args.symbols)
     if args.interval < MIN_INTERVAL:
         raise UsageError(f"--interval must be at least {MIN_INTERVAL:g} s: public sources block fast pollers")
+    check_budget(args.budget)
     listen = server_options(args)
 
     def event(state: str, detail: str) -> None:
@@ -56,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
     choice = FeedChoice(source=args.source, symbols=symbols, source_options={
         "interval": args.interval, "base_url": args.base_url, "on_event": event,
-        "whole_market": whole, "market_cache": paths.market_lists_dir(),
+        "whole_market": whole, "market_cache": paths.market_lists_dir(), "poll_options": {"budget": args.budget},
     })  # fmt: skip
 
     async def start() -> Any:

@@ -16,7 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from marketmon.cli.exit_codes import EXIT_OK, EXIT_UNREACHABLE, UsageError
-from marketmon.cli.bridge import MIN_INTERVAL, SOURCE_HELP, source_list
+from marketmon.cli.bridge import MIN_INTERVAL, SOURCE_HELP, add_budget_option, check_budget, source_list
 from marketmon.cli.options import symbols_from
 from marketmon.feed.safe_text import printable as _safe
 
@@ -56,6 +56,7 @@ def add_parser(sub: Any) -> None:
     watch.add_argument("--notify", action="store_true", help="desktop notifications for alerts")
     watch.add_argument("--interval", type=float, default=3.0, help="with --source: seconds between polls")
     watch.add_argument("--base-url", help="with --source: the source's base URL (default: its public host)")
+    add_budget_option(watch)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     symbols, alerts = _selection(args, settings)
     if args.source and args.interval < MIN_INTERVAL:
         raise UsageError(f"--interval must be at least {MIN_INTERVAL:g} s: public sources block fast pollers")
+    check_budget(args.budget)
     out = Output(sys.stdout, as_json=args.json)
     try:
         return asyncio.run(_watch(args, symbols, alerts, out, _sinks(args, settings, alerts)))
@@ -189,7 +191,7 @@ def _feed_choice(args: argparse.Namespace, symbols: list[str] | None) -> Any:
     if args.source:
         from marketmon.config import paths
 
-        options = {"interval": args.interval, "base_url": args.base_url,
+        options = {"interval": args.interval, "base_url": args.base_url, "poll_options": {"budget": args.budget},
                    "whole_market": symbols is None, "market_cache": paths.market_lists_dir()}  # fmt: skip
         return FeedChoice(source=args.source, symbols=symbols or (), source_options=options)
     return FeedChoice(demo=True, speed=args.speed)

@@ -297,3 +297,34 @@ async def test_the_next_source_takes_over_with_no_gap_in_the_stream():
     quotes = [q for b in published if b["type"] == "quotes" for q in b["quotes"] if q["symbol"] == "600000.SH"]
     assert "name" in quotes[0] and all("name" not in q and "prev_close" not in q for q in quotes[1:])
     assert quotes[-1]["last"] == 14.0
+
+
+async def test_the_request_budget_spreads_requests_evenly():
+    """600 a minute with a 5 s burst: 50 at once, then one every 0.1 s, never faster."""
+    from marketmon.serve.sources.poll import RequestBudget
+
+    now = [0.0]
+    starts: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    budget = RequestBudget(600, burst_s=5.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(80):
+        await budget.take()
+        starts.append(now[0])
+    assert starts[:50] == [0.0] * 50
+    gaps = [b - a for a, b in zip(starts[50:], starts[51:], strict=False)]
+    assert all(g == pytest.approx(0.1) for g in gaps) and starts[-1] == pytest.approx(3.0)
+    with pytest.raises(ValueError):
+        RequestBudget(0)
+
+
+def test_bridge_help_names_each_sources_budget(capsys):
+    from marketmon.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["bridge", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "eastmoney 600, tencent 600, sina 300" in text
+    assert get_source("sina").budget == 300 and get_source("eastmoney").budget == 600

@@ -46,6 +46,9 @@ class Source:
     build_url: Callable[[str, Sequence[str]], str]  # (base_url, codes) -> request URL
     parse: Callable[[bytes | str], Parsed]
     headers: dict[str, str] = field(default_factory=dict)
+    # Requests per minute a bridge makes at most: a judgment, far below the
+    # rates public scrapers run at (no source publishes its limit).
+    budget: int = 600
 
 
 def decode(body: bytes | str, encoding: str) -> str:

@@ -19,7 +19,7 @@ import json
 import os
 import tempfile
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,7 @@ async def list_market(
     *,
     timeout: float = 10.0,
     page_size: int = PAGE_SIZE,
+    before: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[list[str], int]:
     """Every instrument of the filters, then the strip's indices; and the number
     of requests it took. `fetch` is the poller's (it raises FetchError)."""
@@ -85,6 +86,8 @@ async def list_market(
     for fs in FILTERS.values():
         seen = 0
         for page in range(1, MAX_PAGES + 1):
+            if before is not None:
+                await before()  # the request budget
             body = await asyncio.to_thread(fetch, list_url(base_url, fs, page, page_size), {}, timeout)
             requests += 1
             found, total = parse_page(body)
@@ -140,12 +143,15 @@ class WholeMarket:
         self.cache, self.base_url = cache, base_url
         self.requests = 0  # list requests made (0 when the cache served)
 
-    async def symbols(self, day: dt.date, fetch: Callable[[str, dict[str, str], float], bytes]) -> tuple[list[str], str]:
+    async def symbols(
+        self, day: dt.date, fetch: Callable[[str, dict[str, str], float], bytes],
+        before: Callable[[], Awaitable[None]] | None = None,
+    ) -> tuple[list[str], str]:
         """The list for `day` and where it came from, for the log and the status."""
         cached = self.cache.load(day) if self.cache is not None else None
         if cached:
             return cached, f"the cached list of {day}"
-        symbols, requests = await list_market(fetch, self.base_url)
+        symbols, requests = await list_market(fetch, self.base_url, before=before)
         self.requests += requests
         if self.cache is not None:
             try:

@@ -111,6 +111,33 @@ def diff(state: dict[str, dict[str, Any]], quotes: Iterable[dict[str, Any]]) -> 
     return changed
 
 
+class RequestBudget:
+    """At most `per_minute` requests, spread evenly: a token bucket that holds
+    `burst_s` seconds' worth, so a cycle may start with a burst, never more."""
+
+    def __init__(self, per_minute: int, burst_s: float = 5.0, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Any] = asyncio.sleep) -> None:  # fmt: skip
+        if per_minute <= 0:
+            raise ValueError(f"a request budget must be above 0 per minute, not {per_minute}")
+        self.rate = per_minute / 60.0
+        self.capacity = max(1.0, self.rate * burst_s)
+        self.tokens, self.clock, self.sleep = self.capacity, clock, sleep
+        self._at = clock()
+        self._lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        """Wait for the next request's turn."""
+        async with self._lock:  # one waiter at a time: turns are given in order
+            while True:
+                now = self.clock()
+                self.tokens = min(self.capacity, self.tokens + (now - self._at) * self.rate)
+                self._at = now
+                if self.tokens >= 1 - 1e-9:  # a hair under 1 is float rounding, not a missing token
+                    self.tokens = max(0.0, self.tokens - 1)
+                    return
+                await self.sleep((1 - self.tokens) / self.rate)
+
+
 @dataclass
 class PollStats:
     polls: int = 0
@@ -137,6 +164,7 @@ class Poller:
         market: WholeMarket | None = None,
         state: dict[str, dict[str, Any]] | None = None,
         stale_after: float = 60.0,
+        budget: int | None = None,
     ) -> None:
         self.source, self.server = source, server
         self.base_url = base_url or source.base_url
@@ -158,6 +186,7 @@ class Poller:
         self.stats = PollStats()
         self.health: str | None = None  # "up" or "down", as last told to the clients
         self._gate = asyncio.Semaphore(concurrency)
+        self.budget = RequestBudget(budget or source.budget)  # requests per minute to this source
 
     def set_symbols(self, symbols: Sequence[str]) -> None:
         """Poll these (and the market, if any) from the next round on (a watchlist edited while running)."""
@@ -252,7 +281,7 @@ class Poller:
         if self.market is None or self._market_day == today:
             return
         try:
-            symbols, where = await self.market.symbols(today, fetch)
+            symbols, where = await self.market.symbols(today, fetch, self.budget.take)
         except ParseError as exc:
             raise FetchError(f"cannot list the market: {exc}") from None
         self.market_symbols, self._market_day = symbols, today
@@ -273,6 +302,7 @@ class Poller:
 
     async def _batch(self, url: str) -> Parsed:
         async with self._gate:
+            await self.budget.take()
             self.stats.requests += 1
             body = await asyncio.to_thread(fetch, url, self.source.headers, self.timeout)
         try:

@@ -132,4 +132,4 @@ def _hk(symbol: str, f: list[str]) -> dict[str, Any]:
     }
 
 
-SOURCE = Source("sina", BASE_URL, BATCH_SIZE, code_of, build_url, parse, HEADERS)
+SOURCE = Source("sina", BASE_URL, BATCH_SIZE, code_of, build_url, parse, HEADERS, budget=300)
