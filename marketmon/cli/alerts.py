@@ -15,14 +15,15 @@ import argparse
 import datetime as dt
 import json
 import os
-from dataclasses import asdict
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from marketmon.cli.exit_codes import EXIT_OK, EXIT_UNREACHABLE, UsageError
+from marketmon.cli.options import settings_or_usage
 from marketmon.config import paths
 from marketmon.feed.safe_text import printable
 
@@ -123,16 +124,9 @@ def _test(args: argparse.Namespace) -> int:
     """One test message to each sink (or the one named), one attempt each, the answer printed."""
     import asyncio
 
-    from marketmon.alerts.delivery_log import DeliveryLog
     from marketmon.alerts.delivery import try_sinks
-    from marketmon.config.settings import SettingsError, load_settings
-
-    try:
-        settings = load_settings(getattr(args, "config", None))
-    except SettingsError as exc:
-        raise UsageError(str(exc)) from None
-    for warning in settings.warnings:
-        print(f"marketmon: warning: {warning}", file=sys.stderr)
+    from marketmon.alerts.delivery_log import DeliveryLog
+    settings = settings_or_usage(getattr(args, "config", None))
     specs = [s for s in settings.sinks if args.sink is None or s.name == args.sink]
     if not settings.sinks:
         raise UsageError(f"no [sinks.NAME] in {settings.path}: see docs/alerts.md")

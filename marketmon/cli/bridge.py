@@ -53,9 +53,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from marketmon.engine import FeedChoice, open_feed
-
     from marketmon.config import paths
+    from marketmon.engine import FeedChoice, open_feed
 
     whole = not args.watchlist and not args.symbols
     symbols = [] if whole else watchlist_symbols(args.watchlist) if args.watchlist else symbols_from(args.symbols)

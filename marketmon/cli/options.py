@@ -41,6 +41,20 @@ def watchlist_symbols(path: str) -> list[str]:
         raise UsageError(str(exc)) from None
 
 
+def settings_or_usage(given: str | None) -> Any:
+    """The settings file (--config, $MARKETMON_CONFIG or the default): a bad one is
+    bad input for a command (exit 2); its warnings go to stderr."""
+    from marketmon.config.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(given)
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    for warning in settings.warnings:
+        print(f"marketmon: warning: {warning}", file=sys.stderr)
+    return settings
+
+
 def clock_time(text: str | None) -> dt.time | None:
     """`--start 10:30` -> a time of day (market time, on the feed's trade date)."""
     if text is None:

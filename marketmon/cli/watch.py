@@ -15,9 +15,9 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
-from marketmon.cli.exit_codes import EXIT_OK, EXIT_UNREACHABLE, UsageError
 from marketmon.cli.bridge import MIN_INTERVAL, SOURCE_HELP, add_budget_option, check_budget, source_list
-from marketmon.cli.options import symbols_from
+from marketmon.cli.exit_codes import EXIT_OK, EXIT_UNREACHABLE, UsageError
+from marketmon.cli.options import settings_or_usage, symbols_from
 from marketmon.feed.safe_text import printable as _safe
 
 if TYPE_CHECKING:
@@ -76,16 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    """The settings file's rules and sound; a bad file is bad input here (exit 2)."""
-    from marketmon.config.settings import SettingsError, load_settings
-
-    try:
-        settings = load_settings(getattr(args, "config", None))
-    except SettingsError as exc:
-        raise UsageError(str(exc)) from None
-    for warning in settings.warnings:
-        print(f"marketmon: warning: {warning}", file=sys.stderr)
-    return settings
+    """The settings file's rules, sound and sinks; a bad file is bad input here (exit 2)."""
+    return settings_or_usage(getattr(args, "config", None))
 
 
 def _sinks(args: argparse.Namespace, settings: Settings, alerts: AlertConfig) -> AlertSinks:

@@ -63,6 +63,19 @@ class FakeSource:
         self.httpd.server_close()
 
 
+def spied(server: BridgeServer) -> list[dict]:
+    """Every message the server publishes, in order."""
+    published: list[dict] = []
+    original = server.publish
+
+    async def spy(body: dict) -> None:
+        published.append(body)
+        await original(body)
+
+    server.publish = spy  # type: ignore[method-assign]
+    return published
+
+
 CASES = [
     # source, recorded answer, a change (old bytes -> new bytes), the symbol it moves, its new last
     ("sina", "sina-a-share.gbk.txt", (b",14.05,13.98,14.10,", b",14.05,14.00,14.10,"), "600000.SH", 14.0),
@@ -84,14 +97,7 @@ async def test_bridge_survives_429_and_garbage_and_serves_the_right_quotes(sourc
             (200, {"Content-Type": "text/html"}, (DATA / "garbage.html").read_bytes()),
         ]
         server = BridgeServer(source, symbols, interval=0.05, base_url=fake.url, poll_options=FAST)
-        published: list[dict] = []
-        original = server.publish
-
-        async def spy(body: dict) -> None:
-            published.append(body)
-            await original(body)
-
-        server.publish = spy  # type: ignore[method-assign]
+        published = spied(server)
         await server.start()
         engine = Engine(server.url)
         task = asyncio.create_task(engine.run())
@@ -266,14 +272,7 @@ async def test_the_next_source_takes_over_with_no_gap_in_the_stream():
     with FakeSource(em) as first, FakeSource(tc) as second:
         server = BridgeServer("eastmoney,tencent", ["600000.SH"], interval=0.05, fail_after=2, poll_options=FAST,
                               base_urls={"eastmoney": first.url, "tencent": second.url})  # fmt: skip
-        published: list[dict] = []
-        original = server.publish
-
-        async def spy(body: dict) -> None:
-            published.append(body)
-            await original(body)
-
-        server.publish = spy  # type: ignore[method-assign]
+        published = spied(server)
         await server.start()
         engine = Engine(server.url)
         task = asyncio.create_task(engine.run())
