@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,8 @@ async def settle(pilot: Pilot, until: str, timeout: float = 180.0) -> None:
             continue
         status = app.query_one("#status")
         caught_up = all(app._seen.get(p.id) == store.version for p in app._live_panels() if p.display)
-        if loop.time() - quiet_since > 2.5 and status._state[-1] == 0 and caught_up and not store.has_pending:
+        reads_zero = re.search(r"(?<![0-9])0 msg/s", status.render().plain) is not None  # as drawn
+        if loop.time() - quiet_since > 2.5 and reads_zero and caught_up and not store.has_pending:
             break
     await pilot.pause()
 
