@@ -46,3 +46,21 @@ async def test_bonds_reits_and_unknown_codes_are_on_screen(home, tmp_path: Path)
             assert cell("004001.SZ", "to_limit") == "10.00%"
             assert "2 unclassified" in app.part("#status").render().plain
             assert any("004000.SZ" in n.message and "board 'other'" in n.message for n in app._notifications)
+
+
+async def test_etfs_without_an_iopv_are_said_so_in_words(home, tmp_path: Path):
+    listing = tmp_path / "funds.toml"
+    listing.write_text('name = "Funds"\nsymbols = ["510300.SH", "159659.SZ"]\n')
+    quotes = [_q("510300.SH", 4.627, 4.616, kind="etf"), _q("159659.SZ", 2.01, 2.458, kind="etf")]
+    script = ListScript("2025-09-12", [Event(TS, {"type": "quotes", "ts": TS, "quotes": quotes})])
+    async with QuoteServer(script, speed=0) as server:
+        app = MarketmonApp(url=server.url, watchlists=[listing])
+        async with app.run_test(size=SIZE) as pilot:
+            head = ""
+            for _ in range(100):
+                await pilot.pause(0.05)
+                head = str(app.part("#etf-head").render())
+                if "No IOPV" in head:
+                    break
+            assert "No IOPV for the 2 funds this feed sends" in head
+            assert app.part("#etf-table").row_count == 0

@@ -64,7 +64,9 @@ class EtfPremiumPanel(palette.Tones, Vertical):
     def refresh_from(self, store: Store) -> None:
         funds = self.funds(store)
         over = int((funds["premium_pct"].abs() >= self.threshold).sum())
-        self._show_head((funds.height, over))
+        # Funds the feed sends without an IOPV (a source that does not publish it): said, not left blank.
+        without = int(store.frame.filter(pl.col("kind").is_in(["etf", "fund"]) & pl.col("iopv").is_null()).height)
+        self._show_head((funds.height, over, without))
         self.table.sync(list(funds.head(self.max_rows).iter_rows()))
 
     def _over(self) -> Style:
@@ -77,15 +79,17 @@ class EtfPremiumPanel(palette.Tones, Vertical):
         if key is None or (key == self._head_shown and not force):
             return
         self._head_shown = key
-        funds, over = key
-        shown = f"top {self.max_rows} of {funds}" if funds > self.max_rows else f"{funds}"
-        self.query_one("#etf-head", Static).update(
-            Text.assemble(
+        funds, over, without = key
+        if not funds and without:
+            head = Text(f"No IOPV for the {without} funds this feed sends: its source does not publish one, "
+                        "so there is no premium to show", style=self.tone("muted"))  # fmt: skip
+        else:
+            shown = f"top {self.max_rows} of {funds}" if funds > self.max_rows else f"{funds}"
+            head = Text.assemble(
                 f"Premium vs IOPV · {shown} funds · ",
                 (f"{over} at or over ±{self.threshold:g}%", self._over() if over else self.tone("muted")),
-            ),
-            layout=False,  # one line: no layout pass
-        )
+            )
+        self.query_one("#etf-head", Static).update(head, layout=False)  # one line: no layout pass
 
     def _render_row(self, row: Row) -> list[Text]:
         sym, name, last, iopv, premium, pct, tick = row
