@@ -64,3 +64,20 @@ async def test_etfs_without_an_iopv_are_said_so_in_words(home, tmp_path: Path):
                     break
             assert "No IOPV for the 2 funds this feed sends" in head
             assert app.part("#etf-table").row_count == 0
+
+
+async def test_a_bond_at_its_limit_is_on_the_limit_board_as_cb_20(home, tmp_path: Path):
+    listing = tmp_path / "none.toml"
+    listing.write_text('name = "None"\nsymbols = ["600000.SH"]\n')
+    quotes = [_q("113050.SH", 118.888, 142.666, bid=142.666, bid_size=1000, ask=0.0, ask_size=0)]
+    script = ListScript("2025-09-12", [Event(TS, {"type": "quotes", "ts": TS, "quotes": quotes})])
+    async with QuoteServer(script, speed=0) as server:
+        app = MarketmonApp(url=server.url, watchlists=[listing])
+        async with app.run_test(size=SIZE) as pilot:
+            table = app.part("#limits").table
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if table.row_count:
+                    break
+            row = [c.plain.strip() for c in table.get_row_at(0)]
+            assert row[0] == "113050.SH" and row[2] == "CB 20" and row[3] == "142.666"

@@ -27,7 +27,8 @@ from marketmon.store.state import Store
 from marketmon.tui import fmt, palette
 from marketmon.tui.widgets.live_table import Col, LiveTable
 
-BOARD_LABELS = {"main": "Main", "star": "STAR", "chinext": "ChiN", "bse": "BSE", "fund": "Fund"}
+BOARD_LABELS = {"main": "Main", "star": "STAR", "chinext": "ChiN", "bse": "BSE", "fund": "Fund", "bond": "CB",
+                "reit": "REIT", "other": "Other"}  # fmt: skip
 
 
 class LimitRow(NamedTuple):
