@@ -16,7 +16,8 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov --cov-report=term
+	$(BIN)/python tests/coverage_floors.py
 
 bench: $(STAMP)
 	$(BIN)/marketmon bench

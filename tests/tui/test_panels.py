@@ -106,15 +106,11 @@ async def test_limit_board_at_the_close(closing):
         ]  # fmt: skip
         assert by_code["603019.SH"][4:] == ["+6.21%", "10:05", "broken 炸板"]  # sealed, then broke
         assert by_code["002602.SZ"][2] == "Main 5" and by_code["002602.SZ"][6] == "broken 炸板"  # ST band in 2025
-        assert by_code["603880.SH"][3:] == ["11.21", "-10.03%", "14:20", "sealed 封板"]
+        assert by_code["603880.SH"][3:] == ["11.21", "-10.03%", "14:20", "sealed 跌停"]  # limit-down: never 封板
         assert board.counts == {"up": 1, "down": 1, "broken": 2, "near": 0}
         head = str(board.query_one("#limit-counts").render())
         assert "涨停 limit-up 1" in head and "跌停 limit-down 1" in head and "炸板 broken 2" in head
-        # Red up: the rise is drawn in the theme's $price-up, the fall in $price-down.
-        pct_up = board.table.get_row_at(0)[4]
-        pct_down = board.table.get_row_at(3)[4]
-        assert pct_up.style.color == rgb(FALLBACK["price-up"])
-        assert pct_down.style.color == rgb(FALLBACK["price-down"])
+        # The colours as drawn, in every theme: test_limit_board_draws_its_colours.
 
 
 async def test_limit_board_near_and_the_table_is_updated_in_place():
@@ -227,17 +223,17 @@ async def test_etf_premium_order_and_threshold(closing):
         )
         assert [r[0] for r in rows] == expected and len(rows) == 8
         assert rows[0] == ["520880.SH", "HK Innovative Drug", "1.486", "1.4785", "+0.51%", "+0.88%"]  # no "ETF"
-        first, second = panel.table.get_row_at(0), panel.table.get_row_at(1)
-        over = first[0].style.bgcolor
-        assert over is not None and all(c.style.bgcolor == over for c in first)  # the whole row stands out
-        assert all(c.style.bgcolor is None for c in second)
+        # Drawn: every character of the row over the threshold on one highlight, none on the next.
+        over = drawn.backgrounds(drawn.row_ink(panel.table, "520880.SH"))
+        assert len(over) == 1 and not over & drawn.backgrounds(drawn.row_ink(panel.table, rows[1][0]))
         assert "1 at or over ±0.5%" in str(panel.query_one("#etf-head").render())
 
     quiet = EtfPremiumPanel()  # default threshold 1 %: nothing stands out today
     async with PanelApp(quiet, store).run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert quiet.threshold == 1.0
-        assert all(c.style.bgcolor is None for i in range(quiet.table.row_count) for c in quiet.table.get_row_at(i))
+        backgrounds = {b for key in quiet.table.ordered_keys for b in drawn.backgrounds(drawn.row_ink(quiet.table, key))}
+        assert len(backgrounds) == 1  # every row on the panel's own background
 
 
 async def test_etf_panel_shows_the_largest_gaps_of_many_funds():
@@ -355,8 +351,8 @@ async def test_a_theme_switch_recolours_the_panels(closing):
         app.theme = "western-test"
         await pilot.pause()
         await pilot.pause()
-        assert board.table.get_row_at(0)[4].style.color == rgb("#2fbf71")  # green up now
-        assert board.table.get_row_at(3)[4].style.color == rgb("#ff4d4f")
+        assert drawn.colours(drawn.cell(board.table, "688521.SH", "pct")[1]) == {rgb("#2fbf71")}  # green up now
+        assert drawn.colours(drawn.cell(board.table, "603880.SH", "pct")[1]) == {rgb("#ff4d4f")}
 
 
 # What is drawn, in every bundled theme ---------------------------------------------
