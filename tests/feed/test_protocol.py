@@ -109,7 +109,13 @@ json_values = st.recursive(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(st.binary(max_size=200), json_values.map(lambda v: msgspec.json.encode(v))))
+@given(st.one_of(
+    st.binary(max_size=200), json_values.map(lambda v: msgspec.json.encode(v)),
+    # a known (or a later) type with fields of any shape: mostly invalid, sometimes not
+    st.builds(lambda kind, body: msgspec.json.encode({**body, "type": kind}),
+              st.sampled_from(sorted(protocol.KNOWN_TYPES) + ["later"]),
+              st.dictionaries(st.sampled_from(["seq", "ts", "quotes", "market", "phase", "x"]), json_values, max_size=4)),
+))  # fmt: skip
 def test_fuzzed_frames_never_escape_as_other_errors(frame):
     try:
         kind = json.loads(frame).get("type")  # what a plain parse makes of it
