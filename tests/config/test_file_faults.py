@@ -379,16 +379,23 @@ def test_concurrent_writers_lose_no_edit_and_readers_never_see_half_a_file(wl: P
     stop = wl.parent / "writers-done"
     reader = subprocess.Popen([sys.executable, "-c", _READER, str(wl), str(stop)], stdout=subprocess.PIPE, text=True,
                               env=env)  # fmt: skip
-    writers = [
-        subprocess.Popen([sys.executable, "-c", _WRITER, str(wl), str(600000 + 100 * n), "25"], env=env,
-                         stderr=subprocess.PIPE, text=True)
-        for n in range(4)
-    ]  # fmt: skip
-    for w in writers:
-        _, err = w.communicate(timeout=120)
-        assert w.returncode == 0, err
-    stop.touch()
-    out, _ = reader.communicate(timeout=60)
+    try:
+        writers = [
+            subprocess.Popen([sys.executable, "-c", _WRITER, str(wl), str(600000 + 100 * n), "25"], env=env,
+                             stderr=subprocess.PIPE, text=True)
+            for n in range(4)
+        ]  # fmt: skip
+        for w in writers:
+            _, err = w.communicate(timeout=300)
+            assert w.returncode == 0, err
+    finally:
+        stop.touch()  # the reader stops whatever happened: a failed test must not leave it spinning
+        try:
+            out, _ = reader.communicate(timeout=60)
+        finally:
+            if reader.poll() is None:
+                reader.kill()
+                reader.wait()
     stop.unlink()
     assert reader.returncode == 0 and int(out) > 0
     wanted = {f"{600000 + 100 * n + i}.SH" for n in range(4) for i in range(25)}
