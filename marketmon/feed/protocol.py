@@ -34,6 +34,9 @@ Text = Annotated[str, msgspec.Meta(max_length=200)]
 _DAY = r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
 _LEAP = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29"
 Date = Annotated[str, msgspec.Meta(pattern=rf"^(?!0000)(?:[0-9]{{4}}-{_DAY}|{_LEAP})\Z")]
+# A market time of day, HH:MM:SS (a seal time of the limit pools).
+TimeOfDay = Annotated[str, msgspec.Meta(pattern=r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\Z")]
+Days = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
 
 
 # The kinds the wire names. Closed, since clients validate it: a newer kind
@@ -71,6 +74,13 @@ class Quote(msgspec.Struct, omit_defaults=True, gc=False):
     limit_up: Price | None = None
     limit_down: Price | None = None
     suspended: bool | None = None
+    # The limit pools (docs/protocol.md), sent by sources that publish them:
+    limit_days: Days | None = None  # consecutive limit-up closes before today
+    limit_down_days: Days | None = None  # consecutive limit-down closes before today
+    seal_amount: Amount | None = None  # the published seal (封单额), quote currency
+    first_seal: TimeOfDay | None = None  # first time at the limit today
+    last_seal: TimeOfDay | None = None  # last time it sealed the limit today
+    board_opens: Days | None = None  # times the sealed board opened today (炸板次数)
 
 
 QUOTE_FIELDS: tuple[str, ...] = Quote.__struct_fields__

@@ -38,6 +38,8 @@ _WIRE_TYPES: dict[str, pl.DataType] = {
     "ask": pl.Float64, "bid_size": pl.Int64, "ask_size": pl.Int64, "iopv": pl.Float64,
     "currency": pl.String, "st": pl.Boolean, "listed": pl.String, "limit_up": pl.Float64,
     "limit_down": pl.Float64, "suspended": pl.Boolean,
+    "limit_days": pl.Int64, "limit_down_days": pl.Int64, "seal_amount": pl.Float64,
+    "first_seal": pl.String, "last_seal": pl.String, "board_opens": pl.Int64,
 }  # fmt: skip
 BATCH_SCHEMA = pl.Schema({COLUMN_OF[f]: _WIRE_TYPES[f] for f in QUOTE_FIELDS})
 
