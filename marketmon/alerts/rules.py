@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from marketmon.market import southbound
 from marketmon.store.flush_cuts import Band, Guard
 from marketmon.store.state import Bar, LimitEvent, Store
 
@@ -252,8 +253,11 @@ class AlertEngine:
         if threshold is None or not latest:
             return []
         channels = latest.get("southbound") or {}
-        total = sum(float((channels.get(ch) or {}).get("net_buy_hkd") or 0.0) for ch in ("SH", "SZ"))
-        message = f"Southbound net buy HK${total / 1e9:,.2f}bn crossed HK${threshold / 1e9:,.2f}bn"
+        figures = [southbound.amounts(channels.get(ch) or {}) for ch in ("SH", "SZ")]
+        total = sum(float(net or 0.0) for _, net, _, _ in figures)
+        # The threshold is set in HKD; a source that publishes CNY (~0.92 HKD) is compared as it is, and says so.
+        unit = "HK$" if figures[0][0] == "HKD" else "CNY "
+        message = f"Southbound net buy {unit}{total / 1e9:,.2f}bn crossed {unit}{threshold / 1e9:,.2f}bn"
         alert = self._check(
             SOUTHBOUND, "Southbound", latest.get("ts") or store.clock or 0, "southbound_net_buy", total, threshold,
             +1, None, None, margin=abs(threshold) * FLOW_REARM_FRACTION, message=message,

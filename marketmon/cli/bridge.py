@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
 
     choice = FeedChoice(source=args.source, symbols=symbols, source_options={
         "interval": args.interval, "base_url": args.base_url, "on_event": event,
-        "whole_market": whole, "market_cache": paths.market_lists_dir(), "poll_options": {"budget": args.budget},
+        "whole_market": whole, "market_cache": paths.market_lists_dir(),
+        "flow_record": paths.flow_record_file(), "poll_options": {"budget": args.budget},
     })  # fmt: skip
 
     async def start() -> Any:

@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE", help="settings file")
     parser.add_argument("--source", type=bridge.source_list, metavar="NAME[,NAME...]",
                         help="live quotes, in-process: " + bridge.SOURCE_HELP)  # fmt: skip
+    parser.add_argument("--base-url", help="with --source: the source's base URL (default: its public host)")
+    parser.add_argument("--interval", type=float, default=3.0, help="with --source: seconds between polls (default 3)")
+    bridge.add_budget_option(parser)
     sub = parser.add_subparsers(dest="command")
     for command in COMMANDS.values():
         command.add_parser(sub)
@@ -57,11 +60,17 @@ def run_screen(args: argparse.Namespace) -> int:
         raise UsageError("--speed must be 0 or more")
     if args.source and args.url:
         raise UsageError("--source and --url are two feeds: give one")
+    if not args.source and (args.base_url or args.budget is not None):
+        raise UsageError("--base-url and --budget go with --source")
+    if args.interval < bridge.MIN_INTERVAL:
+        raise UsageError(f"--interval must be at least {bridge.MIN_INTERVAL:g} s: public sources block fast pollers")
+    bridge.check_budget(args.budget)
     from marketmon.tui.app import MarketmonApp
 
     app = MarketmonApp(
         url=args.url,
         source=args.source,
+        source_options={"base_url": args.base_url, "interval": args.interval, "poll_options": {"budget": args.budget}},
         watchlists=args.watchlist or (),
         speed=args.speed,
         settings_path=Path(args.config) if args.config else None,  # None: $MARKETMON_CONFIG or the default

@@ -32,6 +32,8 @@ QUOTE_KEYS = (
     "symbol", "name", "board", "last", "prev_close", "open", "high", "low", "change", "pct", "volume",
     "turnover", "limit_up", "limit_down", "limit_state", "iopv", "premium_pct",
 )  # fmt: skip
+# The limit pools' fields (docs/protocol.md), printed where the feed sent them.
+POOL_KEYS = ("limit_days", "limit_down_days", "seal_amount", "first_seal", "last_seal", "board_opens")
 _FEED_STATES = {"connected", "disconnected", "reconnecting", "resync", "eof"}
 SOURCE_GIVE_UP_S = 10.0  # a source that never answers within this is unreachable (exit 1), like a --url
 
@@ -184,7 +186,8 @@ def _feed_choice(args: argparse.Namespace, symbols: list[str] | None) -> Any:
         from marketmon.config import paths
 
         options = {"interval": args.interval, "base_url": args.base_url, "poll_options": {"budget": args.budget},
-                   "whole_market": symbols is None, "market_cache": paths.market_lists_dir()}  # fmt: skip
+                   "whole_market": symbols is None, "market_cache": paths.market_lists_dir(),
+                   "flow_record": paths.flow_record_file()}  # fmt: skip
         return FeedChoice(source=args.source, symbols=symbols or (), source_options=options)
     return FeedChoice(demo=True, speed=args.speed)
 
@@ -251,7 +254,7 @@ class Output:
         if self.as_json:
             for row in rows:
                 self._line({"event": "quote", **row})
-            self._line({"event": "flow", "southbound": flow["southbound"], "top": flow["top"]})
+            self._line({"event": "flow", "ts": flow.get("ts"), "southbound": flow["southbound"], "top": flow["top"]})
             self._line(end)
         else:
             self._table(rows, store)
@@ -285,6 +288,7 @@ def closing_rows(store: Store, symbols: list[str] | None) -> list[dict[str, Any]
         item["pct"] = None if item["pct"] is None else round(item["pct"], 4)
         item["premium_pct"] = None if item["premium_pct"] is None else round(item["premium_pct"], 4)
         item["stale"] = store.stale
+        item |= {k: row[k] for k in POOL_KEYS if row.get(k) is not None}
         out.append(item)
     return out
 

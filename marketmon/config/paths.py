@@ -48,6 +48,11 @@ def market_lists_dir() -> Path:
     return data_dir() / "markets"
 
 
+def flow_record_file() -> Path:
+    """The Southbound flow history a live bridge keeps, day by day (serve/flow_record.py)."""
+    return data_dir() / "southbound-flow.json"
+
+
 def alert_history_file() -> Path:
     return data_dir() / "alerts.jsonl"
 

@@ -87,11 +87,16 @@ QUOTE_FIELDS: tuple[str, ...] = Quote.__struct_fields__
 
 
 class Flow(msgspec.Struct, omit_defaults=True):
-    buy_hkd: Amount = 0.0
-    sell_hkd: Amount = 0.0
-    net_buy_hkd: Amount = 0.0
+    # HKD as HKEX counts the turnover, or (added) CNY as the public mainland
+    # sources publish it: absent means unknown, never 0.
+    buy_hkd: Amount | None = None
+    sell_hkd: Amount | None = None
+    net_buy_hkd: Amount | None = None
     quota_cny: Amount | None = None
     quota_left_cny: Amount | None = None
+    buy_cny: Amount | None = None
+    sell_cny: Amount | None = None
+    net_buy_cny: Amount | None = None
 
 
 class TopName(msgspec.Struct):
@@ -99,10 +104,11 @@ class TopName(msgspec.Struct):
     net_buy_hkd: Amount
 
 
-class FlowDay(msgspec.Struct):
+class FlowDay(msgspec.Struct, omit_defaults=True):
     date: Date
-    net_buy_hkd: Amount = 0.0
+    net_buy_hkd: Amount | None = None
     top: list[TopName] = []
+    net_buy_cny: Amount | None = None  # added: a day as a mainland source gives it
 
 
 class Hello(msgspec.Struct, tag="hello", tag_field="type"):

@@ -7,6 +7,8 @@ from datetime import date
 
 __all__ = [
     "DAILY_QUOTA_CNY",
+    "amounts",
+    "day_net",
     "QUOTA_DISPLAY_RULE_FROM",
     "leaders",
     "net_buy",
@@ -41,6 +43,25 @@ def quota_display(quota: float, left: float, trade_date: date | str) -> str:
     if d >= QUOTA_DISPLAY_RULE_FROM and left >= quota * _SUFFICIENT_SHARE:
         return "sufficient"
     return f"RMB {left / 1e9:.1f} bn"
+
+
+def amounts(channel: dict) -> tuple[str, float | None, float | None, float | None]:
+    """(currency, net buy, buy, sell) of one channel's flow: HKD where the feed
+    gives HKD (HKEX's count), else CNY (what East Money publishes)."""
+    for currency in ("hkd", "cny"):
+        net, buy, sell = (channel.get(f"{k}_{currency}") for k in ("net_buy", "buy", "sell"))
+        if net is not None or buy is not None or sell is not None:
+            if net is None and buy is not None and sell is not None:
+                net = buy - sell
+            return currency.upper(), net, buy, sell
+    return "HKD", None, None, None
+
+
+def day_net(day: dict) -> tuple[str, float | None]:
+    """(currency, net buy) of one flow_history day."""
+    if day.get("net_buy_hkd") is not None:
+        return "HKD", day["net_buy_hkd"]
+    return ("CNY", day["net_buy_cny"]) if day.get("net_buy_cny") is not None else ("HKD", None)
 
 
 def net_buy(buy: float, sell: float) -> float:

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from marketmon.market.sessions import trade_date_of
 from marketmon.market.symbols import normalize
+from marketmon.serve.flow_record import FlowRecord
 from marketmon.serve.server import QuoteServer
 from marketmon.serve.sources import get_source
-from marketmon.serve.sources.base import MARKET_TZ
 from marketmon.serve.sources.eastmoney import BASE_URL as EASTMONEY_URL
+from marketmon.serve.sources.extras import MarketExtras
 from marketmon.serve.sources.market import MarketCache, WholeMarket
 from marketmon.serve.sources.poll import DEFAULT_INTERVAL, Poller, SourceFailed
 
@@ -31,7 +33,10 @@ class BridgeServer(QuoteServer):
     only what changed: no gap and no new snapshot in the stream.
 
     With `whole_market`, every listed A-share, ETF, the strip's indices and the
-    Southbound HK names (sources/market.py), plus `symbols`.
+    Southbound HK names (sources/market.py), plus `symbols`. When East Money is
+    one of the sources, its Southbound flow and limit pools come too
+    (sources/extras.py), whichever source the quotes come from; with
+    `flow_record`, the flow history is kept in that file.
     """
 
     def __init__(
@@ -48,11 +53,12 @@ class BridgeServer(QuoteServer):
         market_cache: Path | None = None,
         list_base_url: str | None = None,
         fail_after: int = 3,
+        flow_record: Path | None = None,
         **server_options: Any,
     ) -> None:
         server_options.setdefault("wait_for_client", False)
         super().__init__(None, **server_options)
-        self.trade_date = dt.datetime.now(MARKET_TZ).date().isoformat()
+        self.trade_date = trade_date_of(int(time.time() * 1000)).isoformat()
         symbols = [normalize(s) for s in symbols]
         names = [n.strip() for n in source.split(",") if n.strip()]
         urls = {name: (base_urls or {}).get(name, base_url) for name in names}
@@ -67,6 +73,12 @@ class BridgeServer(QuoteServer):
                    market=market, state=state, **(poll_options or {}))
             for name in names
         ]  # fmt: skip
+        self.extras = None
+        if "eastmoney" in names:
+            record = FlowRecord(flow_record) if flow_record is not None else None
+            self.extras = MarketExtras(self, state, base_url=urls["eastmoney"], interval=interval, record=record,
+                                       on_event=on_event, timeout=(poll_options or {}).get("timeout", 10.0))  # fmt: skip
+        self._extras_task: asyncio.Task | None = None
         self.active = 0
         self.fail_after = fail_after if len(self.pollers) > 1 else None
         self.on_event = on_event
@@ -80,6 +92,8 @@ class BridgeServer(QuoteServer):
     async def start(self) -> int:
         port = await super().start()
         self._poll_task = asyncio.create_task(self._follow(), name="bridge-sources")
+        if self.extras is not None:
+            self._extras_task = asyncio.create_task(self.extras.run(), name="bridge-extras")
         return port
 
     async def _follow(self) -> None:
@@ -96,8 +110,11 @@ class BridgeServer(QuoteServer):
                 self.on_event("failover", f"{self.poller.source.name} {why}")
 
     async def close(self) -> None:
-        if self._poll_task is not None:
-            self._poll_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poll_task
+        for task in (self._poll_task, self._extras_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self.extras is not None:
+            self.extras.close()
         await super().close()

@@ -22,6 +22,7 @@ import polars as pl
 
 from marketmon.feed.sink import add_unknown
 from marketmon.market import etf
+from marketmon.market.southbound import amounts as southbound_amounts
 from marketmon.market.rules import is_st, limit_pct, limits_for, tick_size
 from marketmon.market.symbols import Board, SymbolError, classify
 from marketmon.store import columns, few_rows, flush_cuts
@@ -186,8 +187,8 @@ class Store:
     def set_flow(self, southbound: dict[str, dict[str, Any]], top: list[dict[str, Any]], ts: int | None) -> None:
         self.flow.latest = {"southbound": southbound, "top": top, "ts": ts}
         if ts is not None:
-            sh = southbound.get("SH", {}).get("net_buy_hkd", 0.0)
-            sz = southbound.get("SZ", {}).get("net_buy_hkd", 0.0)
+            sh = southbound_amounts(southbound.get("SH") or {})[1] or 0.0
+            sz = southbound_amounts(southbound.get("SZ") or {})[1] or 0.0
             series = self.flow.series
             if series and series[-1][0] >= ts:
                 series[-1] = (ts, sh, sz)  # a resync repeats the latest point

@@ -435,6 +435,7 @@ class MarketmonApp(ListEditing, App[int]):
                 self.notify(detail, title=f"{self.source}: {state}", severity=severity)
 
             options = {"on_event": on_event, "whole_market": True, "market_cache": paths.market_lists_dir(),
+                       "flow_record": paths.flow_record_file(),
                        **self.source_options}  # the whole market, plus the lists' symbols
             return FeedChoice(source=self.source, symbols=self.list_symbols(), source_options=options)
         if self.url is not None:

@@ -28,7 +28,9 @@ FAST = {"backoff_initial": 0.05, "backoff_max": 0.2, "timeout": 5.0}
 
 
 class FakeSource:
-    """http.server on port 0 in a thread: scripted answers first, then `body`."""
+    """http.server on port 0 in a thread: scripted answers first, then `body`.
+    It plays the quote endpoint only: East Money's flow and pool endpoints
+    (sources/extras.py) get a 404 and are not counted."""
 
     def __init__(self, body: bytes = b"") -> None:
         self.body = body
@@ -38,6 +40,9 @@ class FakeSource:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
+                if self.path.startswith(("/api/qt/kamt", "/getTopic")):
+                    self.send_error(404)
+                    return
                 fake.requests.append((time.monotonic(), self.path, dict(self.headers)))
                 status, headers, body = fake.script.pop(0) if fake.script else (200, {}, fake.body)
                 self.send_response(status)

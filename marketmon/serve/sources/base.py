@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -150,3 +153,16 @@ def finish(quote: dict[str, Any]) -> dict[str, Any]:
     except msgspec.ValidationError as exc:
         raise ParseError(f"{symbol}: {exc}") from None
     return out
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Write a bridge's own file whole or not at all (temp file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

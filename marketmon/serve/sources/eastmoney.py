@@ -4,7 +4,9 @@ List answers (`clist/get`, and `ulist.np/get?secids=...` which the poller
 uses for a watchlist) hold `data.diff`, a list (or an object keyed "0", "1",
 ... without `np=1`) of items: f1 decimal places, f2 last, f5 volume, f6
 amount, f12 code, f13 market, f14 name, f15 high, f16 low, f17 open, f18 prev
-close, f124 quote time (epoch s), f152 decimal places (again).
+close, f124 quote time (epoch s), f152 decimal places (again), f441 an ETF's IOPV (实时估值, read by akshare's
+`fund_etf_spot_em`; no recorded answer carries it: a value more than 50 %
+away from the price is not taken as one).
 `stock/get` holds one item in `data`: f43 last, f44 high, f45 low, f46 open,
 f47 volume, f48 amount, f51/f52 limit up/down, f57 code, f58 name, f59
 decimal places, f60 prev close, f86 quote time (epoch s), f107 market,
@@ -41,7 +43,7 @@ from marketmon.serve.sources.base import Parsed, ParseError, Source, finish, loc
 
 BASE_URL = "https://push2.eastmoney.com"
 BATCH_SIZE = 200  # secids per ulist request
-LIST_FIELDS = "f1,f2,f5,f6,f12,f13,f14,f15,f16,f17,f18,f124,f152"
+LIST_FIELDS = "f1,f2,f5,f6,f12,f13,f14,f15,f16,f17,f18,f124,f152,f441"
 _JSONP = re.compile(r"^\s*[\w$.]+\s*\((.*)\)\s*;?\s*$", re.S)
 _OPEN = dt.time(9, 30)
 _HK_INDEX_SECIDS = {"HSI": "100.HSI", "HSCEI": "100.HSCEI", "HSTECH": "124.HSTECH"}
@@ -145,16 +147,16 @@ def _item(item: dict[str, Any], layout: tuple[str, ...]) -> dict[str, Any]:
     dp = next((item[k] for k in ("f1", "f59", "f152") if _is_int(item.get(k)) and 0 <= item[k] <= 6), None)
     if dp is None:
         dp = 3 if (hk and inst.kind != "index") or (not hk and tick_size(inst) < Decimal("0.01")) else 2
-    price_keys = (k_last, k_high, k_low, k_open, k_prev, "f51", "f52", "f19", "f39")
+    price_keys = (k_last, k_high, k_low, k_open, k_prev, "f51", "f52", "f19", "f39", "f441")
     raw = {k: _num(item, k) for k in price_keys}
-    present = [v for v in raw.values() if v is not None]
+    present = [v for k, v in raw.items() if v is not None and k != "f441"]  # the IOPV does not decide the scaling
     scaled = bool(present) and all(_is_int(v) for v in present)
 
     def px(key: str) -> float | None:
         v = raw[key]
         if v is None or v <= 0:
             return None
-        return round(v / 10**dp, dp) if scaled else float(v)
+        return round(v / 10**dp, dp) if scaled and _is_int(v) else float(v)
 
     lot = lot_size(inst)  # lots of 100 shares, or of 10 bonds; HK in shares
     volume = _num(item, k_vol)
@@ -173,6 +175,10 @@ def _item(item: dict[str, Any], layout: tuple[str, ...]) -> dict[str, Any]:
         "volume": round(volume * lot) if volume is not None and volume >= 0 else None,
         "turnover": float(amount) if amount is not None else None,
     }
+    iopv = px("f441") if inst.kind == "etf" else None
+    near = q["last"] or q["prev_close"]
+    if iopv is not None and near and abs(iopv / near - 1) <= 0.5:
+        q["iopv"] = iopv
     if layout is _GET:
         q["limit_up"], q["limit_down"] = px("f51"), px("f52")
         if inst.kind != "index":

@@ -16,15 +16,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
-import tempfile
 import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from marketmon.market.symbols import INDICES, SymbolError
-from marketmon.serve.sources.base import ParseError
+from marketmon.serve.sources.base import ParseError, write_whole
 from marketmon.serve.sources.eastmoney import BASE_URL, decode, symbol_of
 
 FILTERS: dict[str, str] = {
@@ -121,16 +119,8 @@ class MarketCache:
 
     def save(self, day: dt.date, symbols: Sequence[str]) -> None:
         """Written whole or not at all (temp file, then rename); older days removed."""
-        self.folder.mkdir(parents=True, exist_ok=True)
         text = json.dumps({"date": day.isoformat(), "lister": self.lister, "symbols": list(symbols)})
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".market-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, self.path(day))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_whole(self.path(day), text)
         for old in self.folder.glob(f"{self.lister}-*.json"):
             if old != self.path(day):
                 old.unlink(missing_ok=True)

@@ -1,7 +1,8 @@
 """Southbound Stock Connect (港股通): mainland money buying Hong Kong stocks.
 
 Per channel (Shanghai 沪 and Shenzhen 深): net buy so far today with a
-sparkline of the day, buy and sell turnover (HKD), and the quota as the
+sparkline of the day, buy and sell turnover (HKD, or CNY when the source is
+a mainland one that publishes CNY: the head names it), and the quota as the
 exchange shows it (since 2024-08-19 only "sufficient" until under 30 % is
 left). Below: today's top net-bought names and the 20-day leaders with their
 buying streaks, from the feed's flow history. Northbound has no live data
@@ -72,7 +73,7 @@ class SouthboundPanel(palette.Tones, Vertical):
                 yield Static(id=f"sb-{ch.lower()}-quota", classes="sb-quota")
         with Horizontal(id="sb-tables"):
             with Vertical(id="sb-top-box"):
-                yield Static("Top net buy today", classes="sb-caption")
+                yield Static("Top net buy today", id="sb-top-caption", classes="sb-caption")
                 yield LiveTable(self.TOP_COLUMNS, self._render_top, id="sb-top")
             with Vertical(id="sb-leaders-box"):
                 yield Static(f"{LEADER_DAYS}-day leaders · net-buy streak", classes="sb-caption")
@@ -102,15 +103,19 @@ class SouthboundPanel(palette.Tones, Vertical):
         names = self._names(store, latest)
         trade_date = store.trade_date or dt.date.today()
 
-        total = sum(c.get("net_buy_hkd") or 0.0 for c in channels.values()) if channels else None
-        self._set("sb-head", (total, latest.get("ts")), self._head)
+        figures = {ch: southbound.amounts(channels.get(ch) or {}) for ch, _ in CHANNELS}
+        nets = [f[1] for f in figures.values() if f[1] is not None]
+        currency = figures["SH"][0]
+        self._set("sb-head", (currency, sum(nets) if nets else None, latest.get("ts")), self._head)
         for n, (ch, label) in enumerate(CHANNELS, start=1):
             data = channels.get(ch) or {}
-            key = tuple(data.get(k) for k in ("net_buy_hkd", "buy_hkd", "sell_hkd", "quota_cny", "quota_left_cny"))
-            self._set(f"sb-{ch.lower()}", (ch, label, *key[:3]), self._channel)
-            self._set(f"sb-{ch.lower()}-quota", (trade_date, *key[3:]), self._quota)
+            self._set(f"sb-{ch.lower()}", (ch, label, *figures[ch][1:]), self._channel)
+            self._set(f"sb-{ch.lower()}-quota", (trade_date, data.get("quota_cny"), data.get("quota_left_cny")),
+                      self._quota)  # fmt: skip
             self._spark(ch, flow.series, n)
 
+        # A source with channel totals but no names (East Money) says so instead of an empty table.
+        self._set("sb-top-caption", (bool(channels) and not latest.get("top"),), self._top_caption)
         top = sorted(latest.get("top") or (), key=lambda r: -(r.get("net_buy_hkd") or 0.0))[: self.top_n]
         self.query_one("#sb-top", LiveTable).sync(
             [(r["symbol"], names.get(r["symbol"]), r.get("net_buy_hkd")) for r in top]
@@ -136,10 +141,10 @@ class SouthboundPanel(palette.Tones, Vertical):
         # One-line parts of a fixed width repaint alone; the quota is as wide as its text.
         part.update(draw(*key), layout=part.has_class("sb-quota"))
 
-    def _head(self, total: float | None, ts: int | None) -> Text:
+    def _head(self, currency: str, total: float | None, ts: int | None) -> Text:
         return Text.assemble(
             ("Southbound 港股通 · net buy ", self.tone("label")),
-            (fmt.DASH if total is None else f"HKD {bn(total)} bn", self.tone(fmt.direction(total))),
+            (fmt.DASH if total is None else f"{currency} {bn(total)} bn", self.tone(fmt.direction(total))),
             (f" · as of {fmt.clock(ts)}" if ts else " · no flow data yet", self.tone("muted")),
         )
 
@@ -150,6 +155,11 @@ class SouthboundPanel(palette.Tones, Vertical):
             ("  buy ", self.tone("muted")), bn(buy, sign=False),
             ("  sell ", self.tone("muted")), bn(sell, sign=False),
         )  # fmt: skip
+
+    def _top_caption(self, none_from_source: bool) -> Text:
+        if none_from_source:
+            return Text("Top net buy: this source gives no per-name flow", style=self.tone("muted"))
+        return Text("Top net buy today")
 
     def _quota(self, trade_date: dt.date, quota: Any, left: Any) -> Text:
         if quota and left is not None:
@@ -169,6 +179,7 @@ class SouthboundPanel(palette.Tones, Vertical):
 
     def _restyle(self) -> None:
         for id, draw in (("sb-head", self._head), ("sb-sh", self._channel), ("sb-sz", self._channel),
+                         ("sb-top-caption", self._top_caption),
                          ("sb-sh-quota", self._quota), ("sb-sz-quota", self._quota)):  # fmt: skip
             if id in self._shown:
                 self._set(id, self._shown[id], draw, force=True)

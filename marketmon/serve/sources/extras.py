@@ -1,0 +1,178 @@
+"""What East Money publishes beside quotes: Southbound flow and the limit pools.
+
+A bridge whose source list names East Money polls these next to the quotes,
+on their own request budget (they live on other hosts: push2 for `kamt`,
+push2his for the flow history, push2ex for the pools). Flow goes out as the
+protocol's `flow` message with its time; the pools as the optional quote
+fields of docs/protocol.md, diffed against the same state the quote pollers
+keep, so a client gets only what changed. A failure here is told (a log line
+and the bridge's event) and retried next round; the quotes go on regardless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from marketmon.market.sessions import trade_date_of
+from marketmon.serve.flow_record import FlowRecord
+from marketmon.serve.sources import connect_flow, limit_pools
+from marketmon.serve.sources.base import ParseError, local_ms
+from marketmon.serve.sources.eastmoney import BASE_URL as PUSH2
+from marketmon.serve.sources.poll import FetchError, RequestBudget, diff, fetch
+
+if TYPE_CHECKING:
+    from marketmon.serve.server import QuoteServer
+
+log = logging.getLogger(__name__)
+
+POOLS_EVERY = 5  # pools every 5th round (15 s at the default 3 s): seals move slower than prices
+BUDGET = 60  # requests per minute to these hosts together: ~24 are needed
+SAVE_EVERY_S = 60.0  # the flow record is written at most once a minute
+SOUTHBOUND_CLOSE = "16:10"  # a figure of an earlier day is as of its close (HK's closing auction)
+
+
+class MarketExtras:
+    def __init__(
+        self,
+        server: QuoteServer,
+        state: dict[str, dict[str, Any]],
+        *,
+        base_url: str | None = None,
+        interval: float = 3.0,
+        pools_every: int = POOLS_EVERY,
+        record: FlowRecord | None = None,
+        on_event: Callable[[str, str], None] = lambda kind, detail: None,
+        timeout: float = 10.0,
+        budget: int = BUDGET,
+    ) -> None:
+        self.server, self.state = server, state
+        # One base URL stands for all three hosts (a local server in tests).
+        self.push2 = base_url or PUSH2
+        self.push2his = base_url or connect_flow.HISTORY_BASE_URL
+        self.push2ex = base_url or limit_pools.BASE_URL
+        self.interval, self.pools_every, self.timeout = interval, pools_every, timeout
+        self.record, self.on_event = record, on_event
+        self.budget = RequestBudget(budget)
+        self.requests = 0
+        self.problems: dict[str, str] = {}  # what failed last, per part (flow, history, pools)
+        self._flow: dict[str, Any] | None = None
+        self._saved_at = 0.0
+        self._in_pools: set[str] = set()
+        self._pools_applied = False
+
+    async def run(self) -> None:
+        """Seed the flow history once, then poll until cancelled."""
+        await self._attempt("history", self.seed_history)
+        rounds = 0
+        while True:
+            await asyncio.sleep(self.interval)  # after the first quote round: pool fields join known symbols
+            await self._attempt("flow", self.poll_flow)
+            # The first pools as soon as the quote pollers know some instruments, then every few rounds.
+            if (rounds % self.pools_every == 0 or not self._pools_applied) and self.state:
+                await self._attempt("pools", self.poll_pools)
+            rounds += 1
+
+    async def _attempt(self, part: str, poll: Callable[[], Any]) -> None:
+        try:
+            await poll()
+        except FetchError as exc:
+            if self.problems.get(part) != str(exc):  # told once per new reason, not every round
+                self.on_event("error", f"eastmoney {part}: {exc}")
+                log.warning("eastmoney %s: %s", part, exc)
+            self.problems[part] = str(exc)
+        else:
+            self.problems.pop(part, None)
+
+    async def _get(self, url: str) -> bytes:
+        await self.budget.take()
+        self.requests += 1
+        return await asyncio.to_thread(fetch, url, {}, self.timeout)
+
+    # Southbound --------------------------------------------------------------
+
+    async def seed_history(self) -> None:
+        record = self.record
+        if record is None:
+            return
+        if record.problem:
+            self.on_event("error", record.problem)
+        today = trade_date_of(int(time.time() * 1000)).isoformat()
+        if len(record.history(today)) < 20:  # a new install: ask the source for the days before
+            try:
+                days = connect_flow.parse_history(await self._get(connect_flow.history_url(self.push2his)))
+            except ParseError as exc:
+                raise FetchError(f"unreadable flow history: {exc}") from None
+            if record.seed([d for d in days if d["date"] < today]):
+                self._save()
+        await self._publish_history(today)
+
+    async def _publish_history(self, today: str) -> None:
+        if self.record is not None:
+            await self.server.publish({"type": "flow_history", "days": self.record.history(today)})
+
+    async def poll_flow(self) -> None:
+        try:
+            channels, day = connect_flow.parse_flow(await self._get(connect_flow.flow_url(self.push2)))
+        except ParseError as exc:
+            raise FetchError(f"unreadable Southbound flow: {exc}") from None
+        if not channels:
+            return
+        now = int(time.time() * 1000)
+        today = trade_date_of(now).isoformat()
+        same = self._flow is not None and self._flow["southbound"] == channels
+        if not same:
+            # An answer about an earlier day (before the open, a holiday) is as of that day's close.
+            ts = now if day in (None, today) else (local_ms(day, SOUTHBOUND_CLOSE) or now)
+            self._flow = {"type": "flow", "ts": ts, "southbound": channels, "top": []}
+            await self.server.publish(dict(self._flow))
+        if self.record is not None and day is not None:
+            before = set(self.record.days)
+            self.record.record(day, sum(c["net_buy_cny"] for c in channels.values()), "CNY")
+            if day not in before and day == today:  # a new day: yesterday joins the history
+                await self._publish_history(today)
+            if time.monotonic() - self._saved_at >= SAVE_EVERY_S:
+                self._save()
+
+    def _save(self) -> None:
+        if self.record is None:
+            return
+        try:
+            self.record.save()
+            self._saved_at = time.monotonic()
+        except OSError as exc:
+            self.on_event("error", f"cannot write the flow record: {exc}")
+
+    def close(self) -> None:
+        """The last figures of the day are kept."""
+        self._save()
+
+    # Limit pools -------------------------------------------------------------
+
+    async def poll_pools(self) -> None:
+        day = trade_date_of(int(time.time() * 1000)).strftime("%Y%m%d")
+        fields: dict[str, dict[str, Any]] = {}
+        for pool in ("broken", "up", "down"):  # an instrument back at its limit: the up pool's fields win
+            url = limit_pools.pool_url(self.push2ex, pool, day)
+            try:
+                found, skipped = limit_pools.parse_pool(pool, await self._get(url))
+            except ParseError as exc:
+                raise FetchError(f"unreadable {limit_pools.POOLS[pool][0]}: {exc}") from None
+            for line in skipped:
+                log.info("eastmoney pools: skipped %s", line)
+            for symbol, got in found.items():
+                fields.setdefault(symbol, {}).update(got)
+        # Only instruments the clients already hold (the quote pollers add them);
+        # one that left every pool has no seal any more.
+        gone = {s: {"seal_amount": 0.0} for s in self._in_pools - fields.keys()}
+        now = int(time.time() * 1000)
+        quotes = [{"symbol": s, "ts": now, **f} for s, f in (fields | gone).items() if s in self.state]
+        self._in_pools = set(fields)
+        self._pools_applied = True
+        changed = diff(self.state, quotes)
+        if changed:
+            await self.server.publish({"type": "quotes", "ts": now, "quotes": changed})
+
