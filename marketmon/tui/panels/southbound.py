@@ -76,7 +76,7 @@ class SouthboundPanel(palette.Tones, Vertical):
                 yield Static("Top net buy today", id="sb-top-caption", classes="sb-caption")
                 yield LiveTable(self.TOP_COLUMNS, self._render_top, id="sb-top")
             with Vertical(id="sb-leaders-box"):
-                yield Static(f"{LEADER_DAYS}-day leaders · net-buy streak", classes="sb-caption")
+                yield Static(f"{LEADER_DAYS}-day leaders · net-buy streak", id="sb-leaders-caption", classes="sb-caption")
                 yield LiveTable(self.LEADER_COLUMNS, self._render_leader, id="sb-leaders")
 
     def on_mount(self) -> None:
@@ -116,6 +116,8 @@ class SouthboundPanel(palette.Tones, Vertical):
 
         # A source with channel totals but no names (East Money) says so instead of an empty table.
         self._set("sb-top-caption", (bool(channels) and not latest.get("top"),), self._top_caption)
+        no_names = bool(flow.history) and not any(day.get("top") for day in flow.history)
+        self._set("sb-leaders-caption", (no_names,), self._leaders_caption)
         top = sorted(latest.get("top") or (), key=lambda r: -(r.get("net_buy_hkd") or 0.0))[: self.top_n]
         self.query_one("#sb-top", LiveTable).sync(
             [(r["symbol"], names.get(r["symbol"]), r.get("net_buy_hkd")) for r in top]
@@ -157,9 +159,14 @@ class SouthboundPanel(palette.Tones, Vertical):
         )  # fmt: skip
 
     def _top_caption(self, none_from_source: bool) -> Text:
-        if none_from_source:
-            return Text("Top net buy: this source gives no per-name flow", style=self.tone("muted"))
+        if none_from_source:  # said in the width of the caption (25 cells at 160x48)
+            return Text("Top: no per-name data", style=self.tone("muted"))
         return Text("Top net buy today")
+
+    def _leaders_caption(self, none_from_source: bool) -> Text:
+        if none_from_source:
+            return Text(f"{LEADER_DAYS}-day leaders: no names in history", style=self.tone("muted"))
+        return Text(f"{LEADER_DAYS}-day leaders · net-buy streak")
 
     def _quota(self, trade_date: dt.date, quota: Any, left: Any) -> Text:
         if quota and left is not None:
@@ -179,7 +186,7 @@ class SouthboundPanel(palette.Tones, Vertical):
 
     def _restyle(self) -> None:
         for id, draw in (("sb-head", self._head), ("sb-sh", self._channel), ("sb-sz", self._channel),
-                         ("sb-top-caption", self._top_caption),
+                         ("sb-top-caption", self._top_caption), ("sb-leaders-caption", self._leaders_caption),
                          ("sb-sh-quota", self._quota), ("sb-sz-quota", self._quota)):  # fmt: skip
             if id in self._shown:
                 self._set(id, self._shown[id], draw, force=True)
