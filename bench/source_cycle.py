@@ -16,10 +16,12 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import msgspec
+
 from marketmon.serve.server import QuoteServer
 from marketmon.serve.sources import get_source
 from marketmon.serve.sources.market import WholeMarket
-from marketmon.serve.sources.poll import Poller
+from marketmon.serve.sources.poll import Poller, fetch
 
 
 def universe(n: int) -> list[tuple[int, str]]:
@@ -73,7 +75,9 @@ async def measure(n: int, rounds: int) -> dict[str, float]:
     url = f"http://127.0.0.1:{ports.get(timeout=30)}"
     server = QuoteServer(None, wait_for_client=False)
     await server.start()
-    poller = Poller(get_source("eastmoney"), [], server, base_url=url, market=WholeMarket(None, url))
+    # A local stand-in: no request budget, so one cycle is the whole market (the public
+    # host's 50 a minute would poll it in turns: docs/sources.md).
+    poller = Poller(get_source("eastmoney"), [], server, base_url=url, market=WholeMarket(None, url), budget=100_000)
     await poller._list_market()  # noqa: SLF001 (the once-a-day listing, not part of a cycle)
     walls, cpus = [], []
     sent.value = 0
@@ -82,13 +86,25 @@ async def measure(n: int, rounds: int) -> dict[str, float]:
         await poller.poll_once()
         walls.append(time.perf_counter() - w)
         cpus.append(time.process_time() - c)
+    # The baseline, in the same run: the least any reader of these answers does,
+    # fetch them and decode the JSON, with no quote made and nothing diffed.
+    bodies = [await asyncio.to_thread(fetch, u, {}, 10.0) for u in poller.urls()]
+    base_cpus = []
+    for _ in range(rounds):
+        c = time.process_time()
+        for u in poller.urls():
+            msgspec.json.decode(await asyncio.to_thread(fetch, u, {}, 10.0))
+        base_cpus.append(time.process_time() - c)
     await server.close()
     process.terminate()
     wall, cpu = sorted(walls)[len(walls) // 2], sorted(cpus)[len(cpus) // 2]
+    base = sorted(base_cpus)[len(base_cpus) // 2]
     return {
         "instruments": len(poller.symbols), "list_requests": poller.market.requests,
         "requests_per_cycle": len(poller.urls()), "cycle_wall_s": round(wall, 3), "cycle_cpu_s": round(cpu, 3),
         "cpu_share_of_a_3s_cycle": round(cpu / 3.0, 3), "parsed_mb_per_s": round(sent.value / rounds / wall / 1e6, 1),
+        "answer_bytes": sum(map(len, bodies)), "baseline_fetch_and_decode_cpu_s": round(base, 3),
+        "cpu_ratio_to_baseline": round(cpu / base, 2),
     }  # fmt: skip
 
 

@@ -21,8 +21,8 @@ SOURCE_HELP = ("a public source, or several in order of preference (eastmoney,te
 
 def add_budget_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", type=int, metavar="N",
-                        help="requests per minute to a source, at most (default: eastmoney 600, tencent 600, "
-                             "sina 300; a judgment, far below what scrapers run at)")  # fmt: skip
+                        help="requests per minute to a source, at most (default: eastmoney 50, under the 200 a "
+                             "minute a public client reports it banning at; tencent 600, sina 300: a judgment)")  # fmt: skip
 
 
 def check_budget(budget: int | None) -> None:

@@ -54,6 +54,7 @@ class BridgeServer(QuoteServer):
         list_base_url: str | None = None,
         fail_after: int = 3,
         flow_record: Path | None = None,
+        extras_options: dict[str, Any] | None = None,
         **server_options: Any,
     ) -> None:
         server_options.setdefault("wait_for_client", False)
@@ -77,7 +78,8 @@ class BridgeServer(QuoteServer):
         if "eastmoney" in names:
             record = FlowRecord(flow_record) if flow_record is not None else None
             self.extras = MarketExtras(self, state, base_url=urls["eastmoney"], interval=interval, record=record,
-                                       on_event=on_event, timeout=(poll_options or {}).get("timeout", 10.0))  # fmt: skip
+                                       on_event=on_event, timeout=(poll_options or {}).get("timeout", 10.0),
+                                       **(extras_options or {}))  # fmt: skip
         self._extras_task: asyncio.Task | None = None
         self.active = 0
         self.fail_after = fail_after if len(self.pollers) > 1 else None

@@ -27,7 +27,9 @@ from ..fake_eastmoney import FakeEastMoney, FakeMarket
 from .test_bridge import spied
 
 SAMPLES = Path(__file__).parents[3] / "shared" / "samples" / "live"
-FAST = {"backoff_initial": 0.05, "backoff_max": 0.2, "timeout": 5.0}
+# A local stand-in, not the public host: no request budget to keep to (test_bridge tests the budget).
+FAST = {"backoff_initial": 0.05, "backoff_max": 0.2, "timeout": 5.0, "budget": 100_000}
+EXTRAS = {"flow_every": 0.1, "pools_every": 0.2, "budget": 100_000}  # the flow and pools, as often as the quotes
 
 
 # The formats, from recorded answers ---------------------------------------------
@@ -139,7 +141,8 @@ async def test_a_live_day_fills_flow_history_pools_and_iopv(tmp_path):
     market.flow_date = "2025-09-11"  # an answer about an earlier day is as of its close
     with FakeEastMoney(market) as fake:
         server = BridgeServer("eastmoney", [], interval=0.1, base_url=fake.url, poll_options=FAST,
-                              whole_market=True, market_cache=tmp_path, flow_record=tmp_path / "flow.json")  # fmt: skip
+                              whole_market=True, market_cache=tmp_path, flow_record=tmp_path / "flow.json",
+                              extras_options=EXTRAS)  # fmt: skip
         sealed = market.sealed[1]
 
         def filled(engine: Engine) -> bool:
@@ -201,7 +204,7 @@ async def test_the_first_source_dies_and_the_second_takes_over_with_no_lost_stat
     first, second = FakeEastMoney(market), FakeEastMoney(market)
     with second, first:
         server = BridgeServer("eastmoney,tencent", [], interval=0.1, fail_after=2, poll_options=FAST,
-                              whole_market=True, market_cache=tmp_path,
+                              whole_market=True, market_cache=tmp_path, extras_options=EXTRAS,
                               base_urls={"eastmoney": first.url, "tencent": second.url})  # fmt: skip
         published = spied(server)
         await server.start()

@@ -26,7 +26,8 @@ from marketmon.serve.sources.poll import fetch
 from ..conftest import wait_for
 
 SAMPLES = Path(__file__).parents[3] / "shared" / "samples" / "live"
-FAST = {"backoff_initial": 0.05, "backoff_max": 0.2, "timeout": 5.0}
+# A local stand-in, not the public host: no request budget to keep to (test_bridge tests the budget).
+FAST = {"backoff_initial": 0.05, "backoff_max": 0.2, "timeout": 5.0, "budget": 100_000}
 
 # A constructed market: (market id, code) per filter.
 UNIVERSE = {
@@ -181,7 +182,7 @@ def test_watch_source_all_is_the_whole_market_and_caches_its_list(tmp_path, monk
 
     monkeypatch.setenv("MARKETMON_HOME", str(tmp_path))
     with Push2() as push2:
-        code = main(["watch", "--source", "eastmoney", "--all", "--base-url", push2.url, "--interval", "1",
+        code = main(["watch", "--source", "eastmoney", "--all", "--base-url", push2.url, "--interval", "1", "--budget", "100000",
                      "--duration", "3", "--json"])  # fmt: skip
     out, _err = capsys.readouterr()
     assert code == 0
@@ -189,3 +190,27 @@ def test_watch_source_all_is_the_whole_market_and_caches_its_list(tmp_path, monk
     a_share_indices = sum(1 for s in STRIP if not s.endswith(".HK"))
     assert end["event"] == "end" and end["quotes"] == SYMBOLS + a_share_indices
     assert MarketCache(paths.market_lists_dir()).load(market_today()) is not None
+
+
+def test_a_budget_too_small_for_the_market_polls_the_lists_every_round_and_the_rest_in_turns():
+    from marketmon.serve.sources import get_source
+    from marketmon.serve.sources.poll import Poller
+
+    # East Money's 50 a minute at a 3 s interval: 2 requests a round, 200 symbols each.
+    poller = Poller(get_source("eastmoney"), ["300750.SZ", "00700.HK"], None, interval=3.0)  # type: ignore[arg-type]
+    poller.market_symbols = [f"600{i:03d}.SH" for i in range(1000)] + list(STRIP)
+    poller.set_symbols(poller.extra)
+    assert poller.budget.rate * poller.interval == 2.5
+    seen: dict[str, int] = {}
+    for n in range(1, 11):
+        batches = poller.round_batches()
+        assert len(batches) == 2  # what the budget allows, never more
+        assert {"300750.SZ", "00700.HK", "000001.SH", "HSI.HK"} <= set(batches[0])  # the lists and the strip, each round
+        for symbol in (s for b in batches for s in b):
+            seen.setdefault(symbol, n)
+    # 1,000 other symbols in batches of 200 (the first batch's spare room takes a few): all polled within 5 rounds.
+    assert len(seen) == len(poller.symbols) and max(seen.values()) <= 6
+    wide = Poller(get_source("eastmoney"), ["300750.SZ"], None, interval=3.0, budget=100_000)  # type: ignore[arg-type]
+    wide.market_symbols = poller.market_symbols
+    wide.set_symbols(["300750.SZ"])
+    assert wide.round_batches() == wide._batches  # noqa: SLF001 (a budget that allows it: everything, every round)

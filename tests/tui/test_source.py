@@ -80,7 +80,9 @@ def live_app(fake: FakeEastMoney, tmp_path: Path) -> MarketmonApp:
     watchlist = tmp_path / "live.toml"
     watchlist.write_text(f'name = "Live"\nsymbols = {json.dumps([sealed, down, plain, etf, hk])}\n', encoding="utf-8")
     return MarketmonApp(source="eastmoney", watchlists=[watchlist], feed_options={"stale_after": 3600},
-                        source_options={"base_url": fake.url, "interval": 0.2, "market_cache": tmp_path / "lists"})  # fmt: skip
+                        source_options={"base_url": fake.url, "interval": 0.2, "market_cache": tmp_path / "lists",
+                                        "poll_options": {"budget": 100_000},  # a local stand-in: no budget to keep
+                                        "extras_options": {"flow_every": 0.2, "pools_every": 0.2, "budget": 100_000}})  # fmt: skip
 
 
 @pytest.fixture

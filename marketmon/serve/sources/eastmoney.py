@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from decimal import Decimal
 from collections.abc import Sequence
 from typing import Any
@@ -67,6 +68,13 @@ def build_url(base: str, codes: Sequence[str]) -> str:
 
 
 def symbol_of(market: Any, code: str) -> str:
+    if not isinstance(market, int) or isinstance(market, bool) or not isinstance(code, str):
+        raise SymbolError(f"market id {market!r} is not one marketmon follows")
+    return _symbol_of(market, code)
+
+
+@lru_cache(maxsize=65536)  # a whole market polled every 3 s asks the same ~9,000 pairs each time
+def _symbol_of(market: int, code: str) -> str:
     if market == 1:
         return normalize(f"{code}.SH")
     if market == 0:  # SZ and BSE share market id 0
@@ -117,12 +125,20 @@ def parse(body: bytes | str) -> Parsed:
     return out
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+# The price fields of each layout (list, stock/get); f441 is an ETF's IOPV.
+_PRICE_KEYS = {
+    False: ("f2", "f15", "f16", "f17", "f18", "f441"),
+    True: ("f43", "f44", "f45", "f46", "f60", "f51", "f52", "f19", "f39", "f441"),
+}
 
 
 def _num(item: dict[str, Any], key: str) -> float | int | None:
     v = item.get(key)
+    kind = type(v)
+    if kind is int:  # the common cases first: a whole market is ~100,000 fields a cycle
+        return v
+    if kind is float and v - v == 0:  # finite (inf - inf and nan - nan are nan)
+        return v
     if v is None or v == "-" or v == "":
         return None
     if isinstance(v, str):
@@ -144,19 +160,27 @@ def _item(item: dict[str, Any], layout: tuple[str, ...]) -> dict[str, Any]:
     symbol = symbol_of(market, code) if market is not None else normalize(code)
     inst = classify(symbol)
     hk = inst.exchange == "HK"
-    dp = next((item[k] for k in ("f1", "f59", "f152") if _is_int(item.get(k)) and 0 <= item[k] <= 6), None)
+    dp = None
+    for k in ("f1", "f59", "f152"):
+        v = item.get(k)
+        if type(v) is int and 0 <= v <= 6:
+            dp = v
+            break
     if dp is None:
         dp = 3 if (hk and inst.kind != "index") or (not hk and tick_size(inst) < Decimal("0.01")) else 2
-    price_keys = (k_last, k_high, k_low, k_open, k_prev, "f51", "f52", "f19", "f39", "f441")
-    raw = {k: _num(item, k) for k in price_keys}
-    present = [v for k, v in raw.items() if v is not None and k != "f441"]  # the IOPV does not decide the scaling
-    scaled = bool(present) and all(_is_int(v) for v in present)
+    raw = {k: _num(item, k) for k in _PRICE_KEYS[layout is _GET]}
+    # Scaled integers (fltt=1) or decimals (fltt=2): all the prices say which; the IOPV does not decide it.
+    present = [v for k, v in raw.items() if v is not None and k != "f441"]
+    scaled = bool(present) and all(type(v) is int for v in present)
+    scale = 10**dp
 
     def px(key: str) -> float | None:
         v = raw[key]
         if v is None or v <= 0:
             return None
-        return round(v / 10**dp, dp) if scaled and _is_int(v) else float(v)
+        # An int over a power of ten, divided once, is already the double nearest the
+        # decimal (IEEE division rounds correctly): 1234 / 100 == 12.34, no round() needed.
+        return v / scale if scaled and type(v) is int else float(v)
 
     lot = lot_size(inst)  # lots of 100 shares, or of 10 bonds; HK in shares
     volume = _num(item, k_vol)
@@ -186,12 +210,15 @@ def _item(item: dict[str, Any], layout: tuple[str, ...]) -> dict[str, Any]:
                 q[side] = px(kp)
                 size = _num(item, ks)
                 q[f"{side}_size"] = round(size * lot) if q[side] and size and size > 0 else 0
-    clock = local_time(ts) if ts is not None else None
-    if inst.kind != "index" and clock is not None and q["last"] is None and not q["volume"]:
-        q["suspended"] = clock >= _OPEN
-    elif inst.kind != "index" and q["last"] is not None:
+    if inst.kind != "index" and q["last"] is not None:
         q["suspended"] = False
+    elif inst.kind != "index" and ts is not None and not q["volume"]:
+        clock = local_time(ts)
+        if clock is not None:
+            q["suspended"] = clock >= _OPEN
     return q
 
 
-SOURCE = Source("eastmoney", BASE_URL, BATCH_SIZE, code_of, build_url, parse)
+# 50 requests a minute: one public client reports East Money's push2 hosts banning
+# an address for hours at 200 a minute or 300 in five (docs/sources.md, Politeness).
+SOURCE = Source("eastmoney", BASE_URL, BATCH_SIZE, code_of, build_url, parse, budget=50)

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-POOLS_EVERY = 5  # pools every 5th round (15 s at the default 3 s): seals move slower than prices
-BUDGET = 60  # requests per minute to these hosts together: ~24 are needed
+FLOW_EVERY_S = 15.0  # Southbound figures move by the minute
+POOLS_EVERY_S = 30.0  # three requests; the live seal comes from the quotes in between
+BUDGET = 10  # requests per minute to these hosts together (~4 flow + ~6 pools): with the quotes' 50, under push2's reported ban line
 SAVE_EVERY_S = 60.0  # the flow record is written at most once a minute
 SOUTHBOUND_CLOSE = "16:10"  # a figure of an earlier day is as of its close (HK's closing auction)
 
@@ -43,7 +44,8 @@ class MarketExtras:
         *,
         base_url: str | None = None,
         interval: float = 3.0,
-        pools_every: int = POOLS_EVERY,
+        flow_every: float = FLOW_EVERY_S,
+        pools_every: float = POOLS_EVERY_S,
         record: FlowRecord | None = None,
         on_event: Callable[[str, str], None] = lambda kind, detail: None,
         timeout: float = 10.0,
@@ -54,7 +56,8 @@ class MarketExtras:
         self.push2 = base_url or PUSH2
         self.push2his = base_url or connect_flow.HISTORY_BASE_URL
         self.push2ex = base_url or limit_pools.BASE_URL
-        self.interval, self.pools_every, self.timeout = interval, pools_every, timeout
+        self.interval, self.timeout = interval, timeout
+        self.flow_every, self.pools_every = flow_every, pools_every
         self.record, self.on_event = record, on_event
         self.budget = RequestBudget(budget)
         self.requests = 0
@@ -67,14 +70,17 @@ class MarketExtras:
     async def run(self) -> None:
         """Seed the flow history once, then poll until cancelled."""
         await self._attempt("history", self.seed_history)
-        rounds = 0
+        flow_at = pools_at = -float("inf")
         while True:
-            await asyncio.sleep(self.interval)  # after the first quote round: pool fields join known symbols
-            await self._attempt("flow", self.poll_flow)
-            # The first pools as soon as the quote pollers know some instruments, then every few rounds.
-            if (rounds % self.pools_every == 0 or not self._pools_applied) and self.state:
+            now = time.monotonic()
+            if now - flow_at >= self.flow_every:
+                flow_at = now
+                await self._attempt("flow", self.poll_flow)
+            # The first pools as soon as the quote pollers know some instruments, then every so often.
+            if self.state and (now - pools_at >= self.pools_every or not self._pools_applied):
+                pools_at = now
                 await self._attempt("pools", self.poll_pools)
-            rounds += 1
+            await asyncio.sleep(min(self.interval, self.flow_every))
 
     async def _attempt(self, part: str, poll: Callable[[], Any]) -> None:
         try:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from marketmon import __version__
 from marketmon.market.sessions import phase, trade_date_of
+from marketmon.market.symbols import INDICES
 from marketmon.serve.sources.base import Parsed, ParseError, Source
 from marketmon.serve.sources.market import WholeMarket
 
@@ -103,6 +104,8 @@ def diff(state: dict[str, dict[str, Any]], quotes: Iterable[dict[str, Any]]) -> 
         if old is None:
             state[q["symbol"]] = dict(q)
             changed.append(dict(q))
+            continue
+        if old == q:  # the common case for a quiet instrument, decided in C
             continue
         delta = {k: v for k, v in q.items() if k not in ("symbol", "ts") and old.get(k) != v}
         if delta:
@@ -187,18 +190,39 @@ class Poller:
         self.health: str | None = None  # "up" or "down", as last told to the clients
         self._gate = asyncio.Semaphore(concurrency)
         self.budget = RequestBudget(budget or source.budget)  # requests per minute to this source
+        self._turn = 0  # where the market's turn is, when a round cannot poll it all
 
     def set_symbols(self, symbols: Sequence[str]) -> None:
         """Poll these (and the market, if any) from the next round on (a watchlist edited while running)."""
         self.extra = list(dict.fromkeys(symbols))
-        self.symbols = list(dict.fromkeys([*self.market_symbols, *self.extra]))
+        # The lists' symbols and the strip's indices first: they go out every round.
+        first = list(dict.fromkeys([*self.extra, *(s for s in self.market_symbols if s in INDICES)]))
+        self.symbols = list(dict.fromkeys([*first, *self.market_symbols]))
         self._wanted = set(self.symbols)
-        self.codes = [self.source.code_of(s) for s in self.symbols]
+        n = self.source.batch_size
+        batches = [self.symbols[i : i + n] for i in range(0, len(self.symbols), n)]
+        self._every_round = -(-len(first) // n) if first else 0  # batches that hold the first ones
+        self._batches = batches
         self._markets = sorted({"HK" if s.endswith(".HK") else "CN" for s in self.symbols})
 
-    def urls(self) -> list[str]:
-        n = self.source.batch_size
-        return [self.source.build_url(self.base_url, self.codes[i : i + n]) for i in range(0, len(self.codes), n)]
+    def round_batches(self) -> list[list[str]]:
+        """This round's batches of symbols. When the request budget cannot poll
+        everything every round (East Money's 50 a minute and a whole market),
+        the lists and the indices still go every round and the rest of the
+        market in turns, as many batches as the budget allows."""
+        per_round = max(1, int(self.budget.rate * self.interval))
+        batches = self._batches
+        if len(batches) <= per_round:
+            return batches
+        head, rest = batches[: self._every_round], batches[self._every_round :]
+        take = max(1, per_round - len(head))  # the market moves on, however long the lists
+        start = self._turn % len(rest)
+        self._turn = start + take
+        return head + [rest[(start + i) % len(rest)] for i in range(min(take, len(rest)))]
+
+    def urls(self, batches: list[list[str]] | None = None) -> list[str]:
+        code_of = self.source.code_of
+        return [self.source.build_url(self.base_url, [code_of(s) for s in b]) for b in batches or self._batches]
 
     async def run(self, fail_after: int | None = None, detail_up: str = "") -> None:
         """Poll forever (until cancelled), backing off while the source fails;
@@ -235,7 +259,9 @@ class Poller:
         failure is raised afterwards so that `run` backs off.
         """
         self.stats.polls += 1
-        results = await asyncio.gather(*(self._batch(u) for u in self.urls()), return_exceptions=True)
+        batches = self.round_batches()
+        asked = {s for b in batches for s in b}
+        results = await asyncio.gather(*(self._batch(u) for u in self.urls(batches)), return_exceptions=True)
         failure: BaseException | None = None
         quotes: list[dict[str, Any]] = []
         unknown: set[str] = set()
@@ -256,7 +282,7 @@ class Poller:
             unknown.update(s for s in result.unknown if s in self._wanted)
             seen.update(q["symbol"] for q in mine)
         if clean:  # a code left out of a clean answer is one the source does not know
-            unknown |= set(self.symbols) - seen
+            unknown |= asked - seen
         await self._publish(quotes, unknown)
         if failure is not None:
             if isinstance(failure, FetchError):
