@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from marketmon.market.sessions import trade_date_of
 from marketmon.serve.server import QuoteServer
 from marketmon.serve.sources import get_source
 from marketmon.serve.sources.market import WholeMarket
@@ -78,7 +79,7 @@ async def measure(n: int, rounds: int) -> dict[str, float]:
     # A local stand-in: no request budget, so one cycle is the whole market (the public
     # host's 50 a minute would poll it in turns: docs/sources.md).
     poller = Poller(get_source("eastmoney"), [], server, base_url=url, market=WholeMarket(None, url), budget=100_000)
-    await poller._list_market()  # noqa: SLF001 (the once-a-day listing, not part of a cycle)
+    await poller._list_market(trade_date_of(int(time.time() * 1000)))  # noqa: SLF001 (once a day, not a cycle)
     walls, cpus = [], []
     sent.value = 0
     for _ in range(rounds):

@@ -61,6 +61,7 @@ class FakeMarket:
         self.faults: list[str] = []  # consumed one per quote request: "403", "429", "html", "truncated", "frozen"
         self.fault_paths: tuple[str, ...] = ("/api/qt/ulist.np/get", "/q=")
         self.flow_date: str | None = None  # the kamt answer's date (None: the trade date)
+        self.list_delay = 0.0  # seconds each market-list page takes
         self.frozen_at: float | None = None  # "frozen": answers stop changing
         self.requests: list[str] = []
 
@@ -208,6 +209,7 @@ class FakeMarket:
         url = urllib.parse.urlsplit(path)
         q = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
         if url.path == "/api/qt/clist/get":
+            time.sleep(self.list_delay)
             body = self.clist(q["fs"], int(q["pn"]), int(q["pz"]))
         elif url.path == "/api/qt/ulist.np/get":
             diff = [item for s in q["secids"].split(",") if (item := self.quote_item(s)) is not None]

@@ -23,7 +23,7 @@ from marketmon.serve.sources import connect_flow, limit_pools
 from marketmon.serve.sources.base import ParseError
 
 from ..conftest import wait_for
-from ..fake_eastmoney import FakeEastMoney, FakeMarket
+from ..fake_eastmoney import INDEX_SECIDS, FakeEastMoney, FakeMarket
 from .test_bridge import spied
 
 SAMPLES = Path(__file__).parents[3] / "shared" / "samples" / "live"
@@ -180,7 +180,8 @@ async def test_a_fault_is_a_source_down_with_its_reason_then_up(tmp_path, fault)
                                   and not market.faults and e.store.frame.height > 60)  # fmt: skip
     health = [(b["state"], b.get("detail", "")) for b in published if b["type"] == "source"]
     reason = {"403": "HTTP 403", "429": "HTTP 429", "html": "unreadable answer", "truncated": "unreadable answer"}
-    assert health[0][0] == "down" and reason[fault] in health[0][1]
+    downs = [detail for state, detail in health if state == "down"]  # (the listing's pages answered: up first)
+    assert downs and reason[fault] in downs[0]
     assert health[-1][0] == "up" and engine.store.source.state == "up"
 
 
@@ -235,3 +236,25 @@ async def test_the_first_source_dies_and_the_second_takes_over_with_no_lost_stat
     assert kept["seal_amount"] is not None and kept["limit_days"] == 0  # the pools' fields survive the failover
     health = [(b["name"], b["state"], b.get("detail", "")) for b in published if b["type"] == "source"]
     assert health[-1][:2] == ("tencent", "up") and "took over from eastmoney" in health[-1][2]
+
+
+async def test_the_lists_are_quoted_while_the_market_is_still_being_listed(tmp_path):
+    market = FakeMarket(300)
+    market.list_delay = 0.4  # ~8 pages: the listing takes seconds, as East Money's ~90 pages at 50 a minute do
+    watched = market.sealed[0]
+    with FakeEastMoney(market) as fake:
+        server = BridgeServer("eastmoney", [watched], interval=0.1, base_url=fake.url, poll_options=FAST,
+                              whole_market=True, market_cache=tmp_path)  # fmt: skip
+        await server.start()
+        engine = Engine(server.url)
+        task = asyncio.create_task(engine.run())
+        try:
+            await wait_for(lambda: engine.store.quote(watched) is not None, timeout=20)
+            early = engine.store.frame.height
+            await wait_for(lambda: engine.store.frame.height > 300, timeout=30)
+        finally:
+            engine.stop()
+            await asyncio.wait_for(task, 10)
+            await server.close()
+    assert early < 20  # the list's symbol (and the strip) first...
+    assert engine.store.frame.height == len(market.insts) + len(INDEX_SECIDS)  # ...then the whole market

@@ -76,9 +76,11 @@ async def list_market(
     timeout: float = 10.0,
     page_size: int = PAGE_SIZE,
     before: Callable[[], Awaitable[None]] | None = None,
+    after: Callable[[int], Awaitable[None]] | None = None,
 ) -> tuple[list[str], int]:
     """Every instrument of the filters, then the strip's indices; and the number
-    of requests it took. `fetch` is the poller's (it raises FetchError)."""
+    of requests it took. `fetch` is the poller's (it raises FetchError);
+    `before` is awaited before each request, `after` with the count so far."""
     symbols: dict[str, None] = {}
     requests = 0
     for fs in FILTERS.values():
@@ -90,6 +92,8 @@ async def list_market(
             requests += 1
             found, total = parse_page(body)
             symbols.update(dict.fromkeys(found))
+            if after is not None:
+                await after(len(symbols))
             seen += len(found)
             if not found or total is None or seen >= total:
                 break
@@ -136,12 +140,13 @@ class WholeMarket:
     async def symbols(
         self, day: dt.date, fetch: Callable[[str, dict[str, str], float], bytes],
         before: Callable[[], Awaitable[None]] | None = None,
+        after: Callable[[int], Awaitable[None]] | None = None,
     ) -> tuple[list[str], str]:
         """The list for `day` and where it came from, for the log and the status."""
         cached = self.cache.load(day) if self.cache is not None else None
         if cached:
             return cached, f"the cached list of {day}"
-        symbols, requests = await list_market(fetch, self.base_url, before=before)
+        symbols, requests = await list_market(fetch, self.base_url, before=before, after=after)
         self.requests += requests
         if self.cache is not None:
             try:

@@ -191,6 +191,8 @@ class Poller:
         self._gate = asyncio.Semaphore(concurrency)
         self.budget = RequestBudget(budget or source.budget)  # requests per minute to this source
         self._turn = 0  # where the market's turn is, when a round cannot poll it all
+        self._listing: asyncio.Task | None = None
+        self._detail_up = ""  # what the first "up" says (a failover's reason)
 
     def set_symbols(self, symbols: Sequence[str]) -> None:
         """Poll these (and the market, if any) from the next round on (a watchlist edited while running)."""
@@ -229,28 +231,34 @@ class Poller:
         with `fail_after`, raise SourceFailed after that many failed rounds in a row."""
         loop = asyncio.get_running_loop()
         failures = 0
-        while True:
-            started = loop.time()
-            try:
-                await self._list_market()
-                self._check_moving(await self.poll_once())
-                failures = 0
-                delay = self.interval - (loop.time() - started)
-                await self._tell("up", detail_up)
-            except FetchError as exc:
-                failures += 1
-                self.stats.errors += 1
-                if exc.retry_after is not None:
-                    delay = exc.retry_after * (1 + random.random() / 10)  # never sooner than asked
-                else:
-                    delay = min(self.backoff_max, self.backoff_initial * 2 ** (failures - 1))
-                    delay *= 0.5 + random.random() / 2
-                await self._tell("down", str(exc))
-                if fail_after is not None and failures >= fail_after:
-                    raise SourceFailed(f"{self.source.name}: {exc} ({failures} rounds)") from None
-                self.on_event("error", f"{exc}; retrying in {delay:.2f}s")
-                log.warning("%s: %s; retrying in %.1fs", self.source.name, exc, delay)
-            await asyncio.sleep(max(0.0, delay))
+        self._detail_up = detail_up
+        try:
+            while True:
+                started = loop.time()
+                try:
+                    await self._listing_step()
+                    self._check_moving(await self.poll_once())
+                    failures = 0
+                    delay = self.interval - (loop.time() - started)
+                    await self._tell("up", detail_up)
+                except FetchError as exc:
+                    failures += 1
+                    self.stats.errors += 1
+                    if exc.retry_after is not None:
+                        delay = exc.retry_after * (1 + random.random() / 10)  # never sooner than asked
+                    else:
+                        delay = min(self.backoff_max, self.backoff_initial * 2 ** (failures - 1))
+                        delay *= 0.5 + random.random() / 2
+                    await self._tell("down", str(exc))
+                    if fail_after is not None and failures >= fail_after:
+                        raise SourceFailed(f"{self.source.name}: {exc} ({failures} rounds)") from None
+                    self.on_event("error", f"{exc}; retrying in {delay:.2f}s")
+                    log.warning("%s: %s; retrying in %.1fs", self.source.name, exc, delay)
+                await asyncio.sleep(max(0.0, delay))
+        finally:
+            if self._listing is not None:  # cancelled (a failover, the bridge closing): the listing too
+                self._listing.cancel()
+                self._listing = None
 
     async def poll_once(self) -> list[dict[str, Any]]:
         """One round over every batch; publishes and returns the changed quotes.
@@ -301,13 +309,30 @@ class Poller:
             self._still_since = now
             raise FetchError(f"answers, but nothing changed for {self.stale_after:g} s of trading")
 
-    async def _list_market(self) -> None:
-        """The whole market, once a day (the cache, or East Money's list)."""
+    async def _listing_step(self) -> None:
+        """Today's market list: listed in the background while the lists'
+        symbols are polled (at 50 requests a minute East Money's ~90 list
+        pages take two minutes), or waited for when there is nothing else to
+        poll. A listing that failed is this round's failure."""
         today = trade_date_of(int(time.time() * 1000))
         if self.market is None or self._market_day == today:
             return
+        if self._listing is None:
+            self._listing = asyncio.create_task(self._list_market(today), name="list-market")
+        if not self.extra:
+            await asyncio.wait({self._listing})
+        if self._listing.done():
+            listing, self._listing = self._listing, None
+            listing.result()  # its FetchError, if it failed
+
+    async def _list_market(self, today: dt.date) -> None:
+        """The whole market, once a day (the cache, or East Money's list)."""
+
+        async def page_read(count: int) -> None:  # a source that answers is up, listing or not
+            await self._tell("up", self._detail_up)
+
         try:
-            symbols, where = await self.market.symbols(today, fetch, self.budget.take)
+            symbols, where = await self.market.symbols(today, fetch, self.budget.take, page_read)
         except ParseError as exc:
             raise FetchError(f"cannot list the market: {exc}") from None
         self.market_symbols, self._market_day = symbols, today
