@@ -258,3 +258,24 @@ async def test_the_lists_are_quoted_while_the_market_is_still_being_listed(tmp_p
             await server.close()
     assert early < 20  # the list's symbol (and the strip) first...
     assert engine.store.frame.height == len(market.insts) + len(INDEX_SECIDS)  # ...then the whole market
+
+
+def test_watch_source_all_json_prints_the_market_the_flow_and_limit_events(tmp_path, monkeypatch, capsys):
+    from marketmon.cli.main import main
+
+    monkeypatch.setenv("MARKETMON_HOME", str(tmp_path))
+    market = FakeMarket(200)
+    with FakeEastMoney(market) as fake:
+        code = main(["watch", "--source", "eastmoney", "--all", "--base-url", fake.url, "--interval", "1",
+                     "--budget", "100000", "--duration", "5", "--json"])  # fmt: skip
+    assert code == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    quotes = {e["symbol"]: e for e in events if e["event"] == "quote"}
+    assert len(quotes) == len(market.insts) + len(INDEX_SECIDS)  # the whole served market
+    flow = next(e for e in events if e["event"] == "flow")
+    assert flow["ts"] and flow["southbound"]["SH"]["net_buy_cny"] > 0
+    limit_ups = {e["symbol"] for e in events if e["event"] == "alert" and e["rule"] == "limit_up"}
+    assert limit_ups >= set(market.sealed)  # every sealed limit-up, none of them on a list
+    sealed = quotes[market.sealed[2]]
+    assert (sealed["limit_state"], sealed["limit_days"], sealed["first_seal"]) == ("up", 2, "09:32:00")
+    assert (tmp_path / "data" / "southbound-flow.json").exists()  # the day kept for tomorrow's history

@@ -59,7 +59,8 @@ class MarketExtras:
         self.interval, self.timeout = interval, timeout
         self.flow_every, self.pools_every = flow_every, pools_every
         self.record, self.on_event = record, on_event
-        self.budget = RequestBudget(budget)
+        # 30 s worth at once: the history, the flow and the three pools at start-up, then 10 a minute.
+        self.budget = RequestBudget(budget, burst_s=30.0)
         self.requests = 0
         self.problems: dict[str, str] = {}  # what failed last, per part (flow, history, pools)
         self._flow: dict[str, Any] | None = None
