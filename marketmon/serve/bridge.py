@@ -23,7 +23,7 @@ from marketmon.serve.sources import get_source
 from marketmon.serve.sources.eastmoney import BASE_URL as EASTMONEY_URL
 from marketmon.serve.sources.extras import MarketExtras
 from marketmon.serve.sources.market import MarketCache, WholeMarket
-from marketmon.serve.sources.poll import DEFAULT_INTERVAL, Poller, SourceFailed
+from marketmon.serve.sources.poll import DEFAULT_INTERVAL, Poller, RequestBudget, SourceFailed
 
 
 class BridgeServer(QuoteServer):
@@ -67,7 +67,8 @@ class BridgeServer(QuoteServer):
         if whole_market:
             # East Money lists the market; a bridge to it lists from the same host.
             lister = list_base_url or urls.get("eastmoney") or EASTMONEY_URL
-            market = WholeMarket(MarketCache(market_cache) if market_cache else None, lister)
+            lister_budget = RequestBudget((poll_options or {}).get("budget") or get_source("eastmoney").budget)
+            market = WholeMarket(MarketCache(market_cache) if market_cache else None, lister, lister_budget.take)
         state: dict[str, dict[str, Any]] = {}
         self.pollers = [
             Poller(get_source(name), symbols, self, base_url=urls[name], interval=interval, on_event=on_event,

@@ -133,8 +133,14 @@ class MarketCache:
 class WholeMarket:
     """Today's list: from the cache when there is one, else listed and cached."""
 
-    def __init__(self, cache: MarketCache | None = None, base_url: str = BASE_URL) -> None:
+    def __init__(
+        self, cache: MarketCache | None = None, base_url: str = BASE_URL,
+        budget: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:  # fmt: skip
         self.cache, self.base_url = cache, base_url
+        # East Money's request budget, for a Sina or Tencent poller that lists from it
+        # (an East Money poller lists on its own budget: one host, one budget).
+        self.budget = budget
         self.requests = 0  # list requests made (0 when the cache served)
 
     async def symbols(

@@ -332,7 +332,9 @@ class Poller:
             await self._tell("up", self._detail_up)
 
         try:
-            symbols, where = await self.market.symbols(today, fetch, self.budget.take, page_read)
+            own = self.source.name == "eastmoney" or self.market.budget is None
+            symbols, where = await self.market.symbols(today, fetch, self.budget.take if own else self.market.budget,
+                                                       page_read)  # fmt: skip
         except ParseError as exc:
             raise FetchError(f"cannot list the market: {exc}") from None
         self.market_symbols, self._market_day = symbols, today
