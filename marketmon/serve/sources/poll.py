@@ -198,7 +198,8 @@ class Poller:
         """Poll these (and the market, if any) from the next round on (a watchlist edited while running)."""
         self.extra = list(dict.fromkeys(symbols))
         # The lists' symbols and the strip's indices first: they go out every round.
-        first = list(dict.fromkeys([*self.extra, *(s for s in self.market_symbols if s in INDICES)]))
+        # (With the whole market the strip's indices are known before it is listed: they go from the first round.)
+        first = list(dict.fromkeys([*self.extra, *(INDICES if self.market is not None else ())]))
         self.symbols = list(dict.fromkeys([*first, *self.market_symbols]))
         self._wanted = set(self.symbols)
         n = self.source.batch_size
