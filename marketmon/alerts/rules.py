@@ -19,8 +19,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from marketmon.market import southbound
+from marketmon.market import ah_pairs, southbound
 from marketmon.store.flush_cuts import Band, Guard
+from marketmon.store.ladder import seal_amount
 from marketmon.store.state import Bar, LimitEvent, Store
 
 LIMIT_RULES = ("limit_up", "limit_down", "limit_up_broken", "limit_down_broken")
@@ -32,7 +33,11 @@ THRESHOLD_RULES: dict[str, tuple[str, int]] = {
     "discount_below": ("premium_pct", -1),
 }
 MOTION_RULES = ("fast_move", "volume_spike")
-MARKET_RULES = ("southbound_net_buy",)
+# The short-term trader's board (store/ladder.py): the seal of a limit-up (封单) falls by more
+# than N % of its largest today or below an amount; a watched A/H pair's premium crosses a level.
+SEAL_RULES = ("seal_drop", "seal_below")
+AH_RULES: dict[str, int] = {"ah_premium_above": +1, "ah_premium_below": -1}
+MARKET_RULES = ("southbound_net_buy", "ladder_top")
 SOUTHBOUND = "SOUTHBOUND"  # the symbol of market-wide flow alerts
 # Southbound re-arms once the net buy is back below the threshold by this share
 # of it: flows move in steps of tens of millions, the percent margin would be noise.
@@ -71,10 +76,22 @@ class RuleSet:
     fast_move_pct: float | None = None  # |change| over the window, percent
     fast_move_minutes: int = 5
     volume_spike: float | None = None  # this minute's volume / average of the previous minutes
+    seal_drop_pct: float | None = None  # the seal falls this many % below its largest today
+    seal_below: float | None = None  # the seal falls below this amount (quote currency)
+    ah_premium_above: float | None = None  # the A/H premium of the pair this symbol is in, percent
+    ah_premium_below: float | None = None
+    ladder_top: bool = False  # a new highest ladder step, market-wide (any list turning it on)
 
     def active(self) -> bool:
         """Whether any per-symbol rule beyond limits needs the symbol evaluated."""
-        return any(self.thresholds()) or self.fast_move_pct is not None or self.volume_spike is not None
+        return (any(self.thresholds()) or self.fast_move_pct is not None or self.volume_spike is not None
+                or self.watches_seal())  # fmt: skip
+
+    def watches_seal(self) -> bool:
+        return self.seal_drop_pct is not None or self.seal_below is not None
+
+    def watches_ah(self) -> bool:
+        return self.ah_premium_above is not None or self.ah_premium_below is not None
 
     def thresholds(self) -> Iterable[tuple[str, float]]:
         for rule in THRESHOLD_RULES:
@@ -92,6 +109,7 @@ class AlertConfig:
     cooldowns: dict[str, float] = field(default_factory=dict)  # per-rule cooldown_s overrides
     volume_spike_minutes: int = 20  # the average a minute's volume is compared with
     southbound_net_buy_above_hkd: float | None = None
+    ladder_top: bool = False  # alert on a new highest step of the limit-up ladder
 
     def for_symbol(self, symbol: str) -> RuleSet:
         return self.per_symbol.get(symbol, self.default)
@@ -105,11 +123,15 @@ class AlertEngine:
         self._rearmed: set[str] = set()  # symbols a rule of which was armed or disarmed since the last guard
         self._guard: tuple[tuple[object, ...], float, Guard] | None = None
         self._watched_for: tuple[tuple[object, ...], set[str]] | None = None
+        self._seal_peak: dict[str, float] = {}  # symbol -> largest seal since it last sealed
+        self._top_step = 0  # the highest limit-up step sealed today
 
     def evaluate(self, store: Store, limit_events: list[LimitEvent]) -> list[Alert]:
         alerts = [self._limit_alert(e) for e in limit_events if self.config.for_symbol(e.symbol).limit]
+        alerts.extend(self._ladder_top(store, limit_events))
         alerts.extend(self._thresholds(store))
         alerts.extend(self._southbound(store))
+        alerts.extend(self._ah(store))
         alerts.sort(key=lambda a: a.ts)
         return alerts
 
@@ -154,8 +176,8 @@ class AlertEngine:
         return self.config.southbound_net_buy_above_hkd is not None
 
     def _band(self, symbol: str | None, rules: RuleSet) -> Band:
-        if rules.fast_move_pct is not None or rules.volume_spike is not None:
-            return Band(every_quote=True)  # these read bars and volume, not only the price
+        if rules.fast_move_pct is not None or rules.volume_spike is not None or rules.watches_seal():
+            return Band(every_quote=True)  # these read bars, volume or the book, not only the price
         lo, hi = {"pct": -math.inf, "premium_pct": -math.inf}, {"pct": math.inf, "premium_pct": math.inf}
         h = self.config.hysteresis
         for rule, t in rules.thresholds():
@@ -202,17 +224,91 @@ class AlertEngine:
         if not candidates:
             return []
         alerts = []
-        cols = ("symbol", "name", "ts", "last", "pct", "premium_pct")
-        for symbol, name, ts, last, pct, premium in store.rows_of(candidates, cols).iter_rows():
+        cols = ("symbol", "name", "ts", "last", "pct", "premium_pct", "limit_state", "bid", "ask", "bid_size",
+                "ask_size", "limit_up")  # fmt: skip
+        for symbol, name, ts, last, pct, premium, *book in store.rows_of(candidates, cols).iter_rows():
             values = {"pct": pct, "premium_pct": premium}
             rules = cfg.for_symbol(symbol)
             alerts.extend(self._motion(store, symbol, name or symbol, ts or store.clock or 0, rules, last, pct))
+            if rules.watches_seal():
+                alerts.extend(self._seal(symbol, name or symbol, ts or store.clock or 0, rules, last, pct, *book))
             for rule, threshold in rules.thresholds():
                 column, direction = THRESHOLD_RULES[rule]
                 value = values[column]
                 if value is None:
                     continue
                 alert = self._check(symbol, name or symbol, ts or store.clock or 0, rule, value, threshold, direction, last, pct)
+                if alert:
+                    alerts.append(alert)
+        return alerts
+
+    def _seal(
+        self, symbol: str, name: str, ts: int, rules: RuleSet, last: float | None, pct: float | None,
+        state: str | None, bid: float | None, ask: float | None, bid_size: int | None, ask_size: int | None,
+        limit_up: float | None,
+    ) -> list[Alert]:  # fmt: skip
+        """封单骤减: the seal of a limit-up shrinks (the board is about to break)."""
+        amount = seal_amount("up", state, bid, ask, bid_size, ask_size, limit_up)
+        if amount is None:
+            self._seal_peak.pop(symbol, None)  # off the board: the next seal starts afresh
+            return []
+        seal = float(amount)
+        peak = self._seal_peak[symbol] = max(self._seal_peak.get(symbol, 0.0), seal)
+        alerts: list[Alert | None] = []
+        if rules.seal_drop_pct is not None and peak > 0:
+            drop = (1 - seal / peak) * 100
+            message = f"{name} seal down {drop:.0f}% to {_money(seal)} (largest {_money(peak)})"
+            alerts.append(self._check(symbol, name, ts, "seal_drop", drop, rules.seal_drop_pct, +1, last, pct,
+                                      message=message))  # fmt: skip
+        if rules.seal_below is not None:
+            message = f"{name} seal {_money(seal)} below {_money(rules.seal_below)}"
+            alerts.append(self._check(symbol, name, ts, "seal_below", seal, rules.seal_below, -1, last, pct,
+                                      margin=rules.seal_below * FLOW_REARM_FRACTION, message=message))  # fmt: skip
+        return [a for a in alerts if a is not None]
+
+    def _ladder_top(self, store: Store, limit_events: list[LimitEvent]) -> list[Alert]:
+        """A stock seals a limit-up at a step higher than any sealed today (连板新高)."""
+        ups = [e for e in limit_events if e.rule == "limit_up"]
+        if not ups:
+            return []
+        days = dict(store.rows_of([e.symbol for e in ups], ("symbol", "limit_days")).iter_rows())
+        alerts = []
+        for e in ups:
+            step = (days.get(e.symbol) or 0) + 1
+            if step <= self._top_step:
+                continue
+            self._top_step = step
+            if self.config.ladder_top and step >= 2:  # a first board is no ladder
+                alerts.append(Alert(e.ts, e.symbol, e.name, "ladder_top", e.price, e.pct,
+                                    f"{e.name} seals the day's highest board: {step} in a row", float(step)))  # fmt: skip
+        return alerts
+
+    def _ah(self, store: Store) -> list[Alert]:
+        """A watched A/H pair's premium crosses a level (either share of the pair can carry the rule)."""
+        cfg = self.config
+        watched = [(p, r) for p in ah_pairs.bundled_pairs()
+                   for r in (cfg.per_symbol.get(p.a) or cfg.for_symbol(p.h),) if r.watches_ah()]  # fmt: skip
+        if not watched:
+            return []
+        touched = store.touched_among([s for p, _ in watched for s in (p.a, p.h)] + [ah_pairs.RATE_SYMBOL])
+        if not touched:
+            return []
+        rate = store.quote(ah_pairs.RATE_SYMBOL)
+        alerts = []
+        for pair, rules in watched:
+            if ah_pairs.RATE_SYMBOL not in touched and pair.a not in touched and pair.h not in touched:
+                continue
+            a, h = store.quote(pair.a), store.quote(pair.h)
+            premium = ah_pairs.premium_pct(a and a["last"], h and h["last"], rate and rate["last"])
+            if premium is None or a is None:
+                continue
+            for rule, direction in AH_RULES.items():
+                threshold = getattr(rules, rule)
+                if threshold is None:
+                    continue
+                message = f"{pair.name} A/H premium {premium:+.2f}% crossed {threshold:+.2f}%"
+                alert = self._check(pair.a, a["name"] or pair.name, a["ts"] or store.clock or 0, rule, float(premium),
+                                    threshold, direction, a["last"], a["pct"], message=message)  # fmt: skip
                 if alert:
                     alerts.append(alert)
         return alerts
@@ -291,6 +387,11 @@ class AlertEngine:
             what = "premium" if rule.startswith(("premium", "discount")) else "change"
             message = f"{name} {what} {value:+.2f}% crossed {threshold:+.2f}%"
         return Alert(ts, symbol, name, rule, last, pct, message, value)
+
+
+def _money(amount: float) -> str:
+    """A seal as traders say it: 亿 (1e8) or 万 (1e4) CNY."""
+    return f"{amount / 1e8:.2f}亿" if amount >= 1e8 else f"{amount / 1e4:.0f}万"
 
 
 def _window_change(bars: Sequence[Bar], last: float, minutes: int) -> float | None:

@@ -135,6 +135,7 @@ def _selection(args: argparse.Namespace, settings: Settings) -> tuple[list[str] 
         raise UsageError(str(exc)) from None
     alerts.default = wl.defaults
     alerts.per_symbol = dict(wl.overrides)
+    alerts.ladder_top = alerts.ladder_top or wl.defaults.ladder_top
     return wl.symbols, alerts
 
 
@@ -150,7 +151,7 @@ async def _watch(
         out.alert(alert)
         sinks(alert)
 
-    engine = Engine(feed.url, symbols=symbols, alerts=alerts, on_alert=on_alert, on_feed=out.feed)
+    engine = Engine(feed.url, symbols=_with_pairs(symbols, alerts), alerts=alerts, on_alert=on_alert, on_feed=out.feed)
     if sinks.player is not None:
         sinks.player.phases = lambda: engine.store.phases
     loop = asyncio.get_running_loop()
@@ -175,6 +176,19 @@ async def _watch(
         raise FeedUnreachable(watchdog.result())
     out.closing(engine, symbols, time.monotonic() - started)
     return EXIT_OK
+
+
+def _with_pairs(symbols: list[str] | None, alerts: AlertConfig) -> list[str] | None:
+    """An A/H premium rule needs both shares of its pair and the rate: subscribed too (not printed)."""
+    from marketmon.market import ah_pairs
+
+    if symbols is None:
+        return None
+    extra = [s for p in ah_pairs.bundled_pairs() if {p.a, p.h} & set(symbols)
+             and (alerts.for_symbol(p.a).watches_ah() or alerts.for_symbol(p.h).watches_ah()) for s in (p.a, p.h)]  # fmt: skip
+    if not extra:
+        return symbols
+    return list(dict.fromkeys([*symbols, *extra, ah_pairs.RATE_SYMBOL]))
 
 
 def _feed_choice(args: argparse.Namespace, symbols: list[str] | None) -> Any:
@@ -252,6 +266,7 @@ class Output:
             "unclassified": store.unclassified,
         }  # fmt: skip
         if self.as_json:
+            self._line(breadth_event(store))
             for row in rows:
                 self._line({"event": "quote", **row})
             self._line({"event": "flow", "ts": flow.get("ts"), "southbound": flow["southbound"], "top": flow["top"]})
@@ -291,6 +306,39 @@ def closing_rows(store: Store, symbols: list[str] | None) -> list[dict[str, Any]
         item |= {k: row[k] for k in POOL_KEYS if row.get(k) is not None}
         out.append(item)
     return out
+
+
+def breadth_event(store: Store) -> dict[str, Any]:
+    """The market-wide figures (docs/protocol.md section 3): breadth, both ladders, the A/H pairs."""
+    from marketmon.market import ah_pairs
+    from marketmon.store.breadth import breadth
+    from marketmon.store.ladder import ladder, rung_summary
+
+    frame = store.frame
+    event: dict[str, Any] = {"event": "breadth", "ts": store.clock, **breadth(frame, store.a_share_turnover()).to_event()}
+    for side in ("up", "down"):
+        board = ladder(frame, side)
+        event[f"ladder_{side}"] = {
+            "sealed": board.sealed, "broken": board.broken,
+            "broken_rate": _number(board.broken_rate), "top_step": board.top_step,
+            "yesterday": board.yesterday, "yesterday_avg_pct": _number(board.yesterday_avg_pct),
+            "rungs": rung_summary(board.rungs),
+        }  # fmt: skip
+    rate = store.quote(ah_pairs.RATE_SYMBOL)
+    rate_last = rate["last"] if rate else None
+    symbols = {s for p in ah_pairs.bundled_pairs() for s in (p.a, p.h)}
+    prices = dict(store.rows_of(symbols, ("symbol", "last")).iter_rows())
+    event["hkdcny"] = rate_last
+    event["ah"] = [
+        {"a": p.pair.a, "h": p.pair.h, "name": p.pair.name, "a_price": float(p.a_price),
+         "h_cny": float(p.h_cny), "premium_pct": float(p.premium_pct)}
+        for p in ah_pairs.premiums(prices, rate_last)
+    ]  # fmt: skip
+    return event
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _clean(value: Any) -> Any:

@@ -274,7 +274,7 @@ def move_to_list(src: Path | str, dst: Path | str, symbol: str, index: int | Non
 
 def rule_keys() -> tuple[str, ...]:
     """The keys set_rule accepts, in the order a settings screen would show them."""
-    return ("limit", *NUMBER_RULES, "fast_move_minutes", "sound")
+    return ("limit", *NUMBER_RULES, "fast_move_minutes", "ladder_top", "sound")
 
 
 def set_rule(path: Path | str, key: str, value: Any, *, symbol: str | None = None) -> None:

@@ -44,7 +44,9 @@ from typing import Any
 
 from marketmon.alerts.delivery import QUEUE, TIMEOUT_S, Deliveries, SinkSpec
 from marketmon.alerts.delivery_log import DeliveryLog
-from marketmon.alerts.rules import LIMIT_RULES, MARKET_RULES, MOTION_RULES, THRESHOLD_RULES, AlertConfig, RuleSet
+from marketmon.alerts.rules import (
+    AH_RULES, LIMIT_RULES, MARKET_RULES, MOTION_RULES, SEAL_RULES, THRESHOLD_RULES, AlertConfig, RuleSet,
+)
 from marketmon.alerts.services import SERVICES, SIGNED
 from marketmon.alerts.sound import SoundSettings
 from marketmon.config import paths
@@ -52,7 +54,7 @@ from marketmon.config.toml_errors import toml_error
 from marketmon.config.watchlists import Watchlist, WatchlistError, parse_rules
 from marketmon.market.symbols import SymbolError, normalize
 
-RULE_NAMES = (*LIMIT_RULES, *THRESHOLD_RULES, *MOTION_RULES, *MARKET_RULES)
+RULE_NAMES = (*LIMIT_RULES, *THRESHOLD_RULES, *MOTION_RULES, *MARKET_RULES, *SEAL_RULES, *AH_RULES)
 # The app's defaults, wider than a bare AlertConfig's (0.5 points, 300 s): on
 # the seed day, intraday noise of a few tenths of a percent re-armed and
 # re-fired a 5 % threshold within minutes with those. These alert once.
@@ -93,6 +95,8 @@ class Settings:
         for wl in lists:
             for symbol in wl.symbols:
                 config.per_symbol.setdefault(symbol, wl.rules_for(symbol))
+        # A new highest ladder step is market-wide: on when the settings or any list turn it on.
+        config.ladder_top = self.rules.ladder_top or any(wl.defaults.ladder_top for wl in lists)
         return config
 
 

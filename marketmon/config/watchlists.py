@@ -100,7 +100,13 @@ NUMBER_RULES = {
     **{rule: "a number (percent)" for rule in THRESHOLD_RULES},
     "fast_move_pct": "a number above 0 (percent)",
     "volume_spike": "a number above 0 (times the average minute volume)",
+    "seal_drop_pct": "a number above 0 (percent of the day's largest seal)",
+    "seal_below": "a number above 0 (the seal amount, quote currency)",
+    "ah_premium_above": "a number (percent)",
+    "ah_premium_below": "a number (percent)",
 }
+SIGNED_RULES = frozenset((*THRESHOLD_RULES, "ah_premium_above", "ah_premium_below"))  # may be 0 or below
+BOOL_RULES = ("limit", "ladder_top")
 
 
 def parse_rules(table: dict[str, Any], base: RuleSet, path: Path | str, text: str, section: str | None = None) -> RuleSet:
@@ -111,15 +117,15 @@ def parse_rules(table: dict[str, Any], base: RuleSet, path: Path | str, text: st
         if isinstance(value, dict):
             continue
         where = _locate_key(text, key, section)
-        if key == "limit":
+        if key in BOOL_RULES:
             if not isinstance(value, bool):
-                raise WatchlistError(path, "'limit' must be true or false", *where)
-            rules.limit = value
+                raise WatchlistError(path, f"'{key}' must be true or false", *where)
+            setattr(rules, key, value)
         elif key in NUMBER_RULES:
             if value is False:
                 setattr(rules, key, None)
                 continue
-            positive = key not in THRESHOLD_RULES
+            positive = key not in SIGNED_RULES
             if isinstance(value, bool) or not isinstance(value, int | float) or (positive and value <= 0):
                 raise WatchlistError(path, f"'{key}' must be {NUMBER_RULES[key]}", *where)
             setattr(rules, key, float(value))

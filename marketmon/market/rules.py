@@ -114,6 +114,8 @@ def tick_size(inst: Instrument) -> Decimal:
     do not know (a finer tick never misplaces a limit price the feed sends)."""
     if inst.exchange == "HK":
         return _MILLI
+    if inst.exchange == "FX":
+        return Decimal("0.0001")  # rates quote to a pip
     if inst.board in (Board.FUND, Board.BOND, Board.REIT, Board.OTHER):
         return _MILLI
     if inst.exchange == "SH" and inst.code.startswith("900"):

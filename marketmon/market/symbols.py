@@ -87,6 +87,9 @@ _ALIASES: dict[str, str] = {
     "HSCEI": "HSCEI.HK",
 }
 
+# Exchange rates sent as quotes (docs/protocol.md): CNY per unit of the first currency.
+FX_RATES: dict[str, str] = {"HKDCNY.FX": "HKD/CNY"}
+
 # HK indices have letter codes, not numbers.
 _HK_INDEX_CODES = frozenset({"HSI", "HSTECH", "HSCEI"})
 
@@ -210,6 +213,8 @@ def normalize(text: str) -> str:
         raise SymbolError(f"unknown symbol {text!r}")
     if s in _ALIASES:
         return _ALIASES[s]
+    if s in FX_RATES or f"{s}.FX" in FX_RATES:
+        return s if s in FX_RATES else f"{s}.FX"
     m = _SUFFIXED.match(s)
     if m:
         code, ex = m.groups()
@@ -229,6 +234,8 @@ def normalize(text: str) -> str:
 @lru_cache(maxsize=65536)
 def classify(symbol: str) -> Instrument:
     """Classify a canonical symbol (use parse() for user input)."""
+    if symbol in FX_RATES:  # a rate: no board, no limits, quoted like an index
+        return Instrument(symbol, symbol.split(".")[0], "FX", Board.INDEX, "index")
     m = _SUFFIXED.match(symbol) if isinstance(symbol, str) else None
     if m is None:
         raise SymbolError(f"unknown symbol {symbol!r}: not canonical CODE.EX (use parse)")

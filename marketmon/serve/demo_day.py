@@ -102,6 +102,9 @@ class Inst:
     turnover: int = 0  # day total in the quote currency
     seal: tuple[str, str] | None = None  # sealed at a limit from .. to (inclusive; "15:00" = to the close)
     seal_size: tuple[int, int] = (0, 0)  # shares queued at the limit, at the start and end of the seal
+    seal_dip: tuple[str, str, float] | None = None  # from .. to, the queue falls to this share (封单骤减)
+    limit_days: int = 0  # consecutive limit-up closes before today (the snapshot's `limit_days`)
+    limit_down_days: int = 0
     st: bool = False
     vol: float = 0.25  # noise, percent (stationary standard deviation)
     activity: float = 0.6  # chance of a trade in a 3-second step
@@ -157,13 +160,15 @@ INSTRUMENTS: tuple[Inst, ...] = (
            (("09:34", 1.88), ("10:38", 9.84), ("13:25", 6.12), ("14:20", 8.05)), 28_695_000_000, vol=0.35),
     _stock("688521.SH", "VeriSilicon", "128.66", 3.05, 20.0,
            (("09:47", 1.42), ("10:45", 6.60), ("11:20", 5.10), ("13:20", 9.30), ("13:36", 16.80), ("13:42", 20.0)),
-           6_870_000_000, seal=("13:42", "15:00"), seal_size=(650_000, 2_400_000), vol=0.4),
+           6_870_000_000, seal=("13:42", "15:00"), seal_size=(650_000, 2_400_000), vol=0.4,
+           seal_dip=("14:30", "14:36", 0.4), limit_days=1),
     # Sugon seals +10 % in the morning and the seal breaks (炸板) before lunch; it closes below.
     _stock("603019.SH", "Sugon", "77.43", 2.12, 6.21,
            (("09:36", 1.64), ("09:58", 7.90), ("10:05", 10.0), ("10:48", 10.0), ("11:06", 7.35),
             ("13:40", 5.10), ("14:30", 6.55)),
-           14_260_000_000, seal=("10:05", "10:48"), seal_size=(1_800_000, 30_000), vol=0.35),
-    _stock("688327.SH", "CloudWalk", "43.18", 1.20, 3.48, (("10:12", 5.8), ("13:15", 2.4)), 2_940_000_000),
+           14_260_000_000, seal=("10:05", "10:48"), seal_size=(1_800_000, 30_000), vol=0.35, limit_days=2),
+    _stock("688327.SH", "CloudWalk", "43.18", 1.20, 3.48, (("10:12", 5.8), ("13:15", 2.4)), 2_940_000_000,
+           limit_days=1),
     _stock("688107.SH", "Anlogic", "51.27", 0.60, 2.13, (("09:40", -0.8), ("10:30", 4.1)), 1_150_000_000),
     _stock("688208.SH", "Autel", "34.66", 0.30, 1.59, (("10:25", 3.2), ("14:00", 0.4)), 720_000_000),
     _stock("688981.SH", "SMIC", "107.30", 1.10, 1.92, (("10:30", 4.25), ("14:05", 1.2)), 13_210_000_000),
@@ -206,7 +211,8 @@ INSTRUMENTS: tuple[Inst, ...] = (
     # Slides to limit-down in the afternoon and stays sealed there.
     _stock("603880.SH", "南卫股份", "12.46", -2.10, -10.0,
            (("09:45", -0.6), ("11:00", -4.8), ("13:50", -8.3), ("14:20", -10.0)),
-           410_000_000, seal=("14:20", "15:00"), seal_size=(900_000, 2_600_000), vol=0.3, activity=0.45),
+           410_000_000, seal=("14:20", "15:00"), seal_size=(900_000, 2_600_000), vol=0.3, activity=0.45,
+           limit_down_days=1),
     # Beijing SE: 30 % band, a big day well inside it.
     _stock("920118.BJ", "太湖远大", "38.50", 1.50, 11.82,
            (("09:40", 0.6), ("10:50", 8.2), ("13:50", 16.4), ("14:30", 10.9)), 1_260_000_000, vol=0.5, activity=0.45),
@@ -460,6 +466,10 @@ def full_quote(inst: Inst) -> dict[str, Any]:
         q.update(bid=0.0, ask=0.0, bid_size=0, ask_size=0)
     if inst.kind == "stock" and not inst.hk:
         q["st"] = inst.st
+        if inst.limit_days:
+            q["limit_days"] = inst.limit_days  # what a source's limit pool says (docs/protocol.md)
+        if inst.limit_down_days:
+            q["limit_down_days"] = inst.limit_down_days
     if inst.kind == "etf":
         q["iopv"] = _iopv(int(Decimal(inst.prev) * 1000), sum(inst.premium) / 2)
     return q
@@ -500,6 +510,7 @@ def quote_stream(inst: Inst, order: int) -> Iterator[tuple[int, int, dict[str, A
     seal_px = key_at_step[seal[0]] if inst.seal else 0
     assert not inst.seal or seal_px in (up_lim, down_lim), (sym, "a seal sits at a limit")
     seal_side = "bid" if seal_px == up_lim else "ask"
+    dip = (step_of(inst.seal_dip[0]), step_of(inst.seal_dip[1]), inst.seal_dip[2]) if inst.seal_dip else None
 
     # Turnover: fixed shares at the two auctions, the rest spread over the trade plan.
     total = inst.turnover
@@ -561,6 +572,8 @@ def quote_stream(inst: Inst, order: int) -> Iterator[tuple[int, int, dict[str, A
             frac = (k - seal[0]) / max(1, seal[1] - seal[0])
             a, b = inst.seal_size
             size = round((a + (b - a) * frac) * (0.95 + 0.1 * rng.random()) / LOT) * LOT
+            if dip is not None and dip[0] <= k < dip[1]:
+                size = round(size * dip[2] / LOT) * LOT  # orders pulled from the queue: 封单骤减
             if seal_side == "bid":
                 set_book(d, px, 0, size, 0)
             else:
@@ -669,6 +682,29 @@ def quote_stream(inst: Inst, order: int) -> Iterator[tuple[int, int, dict[str, A
         d = with_iopv(k, d)
     yield k, order, d
     assert (hi, lo) == (high, low), (sym, "the key points make the day's range")
+
+
+# --------------------------------------------------------------------------------------------
+# The HKD/CNY rate: a quote like an index's (docs/protocol.md), for the A/H premium.
+
+FX_SYMBOL = "HKDCNY.FX"
+FX_PREV = 9131  # 1e-4 CNY per HKD: yesterday's close
+FX_STEPS = 200  # a new rate every 10 minutes
+
+
+def fx_quote() -> dict[str, Any]:
+    return {"symbol": FX_SYMBOL, "name": "HKD/CNY", "kind": "index", "currency": "CNY",
+            "prev_close": FX_PREV / 10_000, "volume": 0, "turnover": 0.0, "ts": T0_MS}  # fmt: skip
+
+
+def fx_stream(order: int) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """The rate drifts a few pips and ends the day at HKD_CNY (the Southbound quota's rate)."""
+    last = 0
+    for k in (*range(1, LAST_STEP, FX_STEPS), LAST_STEP):
+        rate = round(HKD_CNY * 10_000) if k == LAST_STEP else FX_PREV + round(2 * math.sin(k / 1200 * math.pi)) - 3 * k // LAST_STEP
+        if rate != last:
+            last = rate
+            yield k, order, {"symbol": FX_SYMBOL, "ts": ts_of(k), "last": rate / 10_000}
 
 
 # --------------------------------------------------------------------------------------------
@@ -808,10 +844,10 @@ def quote_batches(streams: list[Iterator[tuple[int, int, dict]]], chunk: int = 1
 def _events() -> Iterator[Event]:
     # At one moment: the opening snapshot, then flow history, status changes, quotes, flow.
     head = [
-        (0, -2, 0, {"type": "quotes", "ts": T0_MS, "quotes": [full_quote(i) for i in INSTRUMENTS]}),
+        (0, -2, 0, {"type": "quotes", "ts": T0_MS, "quotes": [*(full_quote(i) for i in INSTRUMENTS), fx_quote()]}),
         (0, -1, 0, flow_history_body()),
     ]
-    streams = [quote_stream(inst, n) for n, inst in enumerate(INSTRUMENTS)]
+    streams = [*(quote_stream(inst, n) for n, inst in enumerate(INSTRUMENTS)), fx_stream(len(INSTRUMENTS))]
     for k, _, _, body in heapq.merge(head, status_events(), quote_batches(streams), flow_events()):
         yield Event(ts_of(k), body)
 

@@ -35,6 +35,7 @@ _DERIVED = {
     "limit_up": pl.Float64, "limit_down": pl.Float64, "limit_pct": pl.Float64,
     "change": pl.Float64, "pct": pl.Float64, "limit_state": pl.String,
     "premium_pct": pl.Float64, "sealed_at": pl.Int64, "broken": pl.Boolean,
+    "last_sealed_at": pl.Int64, "opens": pl.Int64,  # the ladder's last seal time and 炸板次数 (store/ladder.py)
 }  # fmt: skip
 SCHEMA = pl.Schema({**BATCH_SCHEMA, **_STATIC, **_DERIVED})
 _POSITION = {name: i for i, name in enumerate(SCHEMA)}
@@ -76,7 +77,7 @@ def _derived_columns() -> list[pl.Expr]:
 _DERIVE = _derived_columns()
 # What deriving, limit crossings and seals read of a row.
 _DERIVE_FROM = ("symbol", "name", "ts", "last", "prev_close", "iopv", "suspended", "tick", "limit_up", "limit_down",
-                "limit_state", "sealed_at", "broken")  # fmt: skip
+                "limit_state", "sealed_at", "broken", "last_sealed_at", "opens")  # fmt: skip
 _DERIVED_NAMES = ["change", "pct", "premium_pct", "limit_state"]
 
 # Indices whose turnover adds up to the whole A-share market: SSE, SZSE, BSE.
@@ -367,7 +368,7 @@ class Store:
         events = self._crossings(old, merged)
         if events:
             merged = self._mark_seals(merged, events)
-            changed += ["sealed_at", "broken"]
+            changed += ["sealed_at", "broken", "last_sealed_at", "opens"]
         if events or inputs:
             self._tripwire.limits_moved()
         for name in ("prev_close", "iopv"):  # the alert bands are prices off these
@@ -468,17 +469,23 @@ class Store:
         return events
 
     def _mark_seals(self, merged: pl.DataFrame, events: list[LimitEvent]) -> pl.DataFrame:
-        """Remember when each instrument first reached a limit, and whether it broke."""
+        """Remember when each instrument first and last reached a limit, whether it broke
+        and how often (the board opened: 炸板次数)."""
         position = {s: i for i, s in enumerate(merged.get_column("symbol").to_list())}
         sealed_at = merged.get_column("sealed_at").clone()
+        last_sealed = merged.get_column("last_sealed_at").clone()
         broken = merged.get_column("broken").clone()
+        opens = merged.get_column("opens").clone()
         for e in events:
             i = position[e.symbol]
             if e.rule.endswith("_broken"):
                 broken.scatter([i], [True])
-            elif sealed_at[i] is None:
-                sealed_at.scatter([i], [e.ts])
-        return merged.with_columns(sealed_at, broken)
+                opens.scatter([i], [(opens[i] or 0) + 1])
+            else:
+                last_sealed.scatter([i], [e.ts])
+                if sealed_at[i] is None:
+                    sealed_at.scatter([i], [e.ts])
+        return merged.with_columns(sealed_at, broken, last_sealed, opens)
 
     # reading -----------------------------------------------------------------
 

@@ -30,13 +30,19 @@ RULE_HELP = {
     "fast_move_pct": "a move of this many % ...",
     "fast_move_minutes": "... within this many minutes",
     "volume_spike": "a minute's volume, times the average",
+    "seal_drop_pct": "limit-up seal (封单) down this % from its largest",
+    "seal_below": "limit-up seal below this amount (e.g. 1e8)",
+    "ah_premium_above": "A/H premium of its pair above, %",
+    "ah_premium_below": "A/H premium of its pair below, %",
+    "ladder_top": "a new highest ladder step, market-wide",
     "sound": "off, default, a bundled name or a .wav path",
 }
 
 
 # Shown in this order: each fast-move field beside its partner.
 FIELD_ORDER = ("limit", "pct_above", "pct_below", "premium_above", "discount_below",
-               "fast_move_pct", "fast_move_minutes", "volume_spike", "sound")  # fmt: skip
+               "fast_move_pct", "fast_move_minutes", "volume_spike", "seal_drop_pct", "seal_below",
+               "ah_premium_above", "ah_premium_below", "ladder_top", "sound")  # fmt: skip
 
 
 def fields() -> list[str]:
@@ -53,12 +59,12 @@ def parse_rule(key: str, text: str) -> Any:
     low = text.lower()
     if key == "sound":
         return text
-    if key == "limit":
+    if key in ("limit", "ladder_top"):
         if low in ("true", "yes", "on", "1"):
             return True
         if low in ("false", "no", "off", "0"):
             return False
-        raise ValueError("'limit' is true or false")
+        raise ValueError(f"'{key}' is true or false")
     if low in ("false", "off", "no"):
         return False  # turns off what the list or the settings file turned on
     try:
