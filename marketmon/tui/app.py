@@ -40,6 +40,7 @@ from marketmon.tui.commands import MarketmonCommands
 from marketmon.tui.dialogs.help import HelpScreen
 from marketmon.tui.list_edit import ListEditing
 from marketmon.tui.panels.alert_log import AlertLog
+from marketmon.tui.panels.board import BoardPanel
 from marketmon.tui.panels.detail import Detail
 from marketmon.tui.panels.etf_premium import EtfPremiumPanel
 from marketmon.tui.panels.index_strip import IndexStrip
@@ -57,9 +58,11 @@ COMPACT_WIDTH, COMPACT_HEIGHT = 140, 32
 TICKER_HEIGHT, NO_STRIP_HEIGHT = 40, 16
 CHART_UNDER_LIST_HEIGHT = 30  # a small terminal this tall still shows the chart under the list
 PANEL_TITLES = {"watchlists": "Watchlists", "detail": "Chart", "limits": "Limit board 涨停/跌停",
-                "etf": "ETF premium", "southbound": "Southbound 港股通", "alerts": "Alerts"}  # fmt: skip
+                "etf": "ETF premium", "southbound": "Southbound 港股通", "alerts": "Alerts",
+                "board": "Ladder 连板天梯 · breadth 市场宽度 · A/H premium"}  # fmt: skip
 VIEW_IDS = {"watch": "watchlists", "detail": "detail", "limits": "limits", "etf": "etf",
-            "southbound": "southbound", "alerts": "alerts"}  # fmt: skip
+            "southbound": "southbound", "alerts": "alerts", "board": "board"}  # fmt: skip
+ZOOM_ONLY = frozenset({"board"})  # panels shown only as a view of their own, never side by side
 
 
 class MainScreen(Screen):
@@ -202,6 +205,7 @@ class MarketmonApp(ListEditing, App[int]):
                 yield LimitBoard(id="limits", classes="panel")
                 yield EtfPremiumPanel(id="etf", classes="panel")
                 yield SouthboundPanel(id="southbound", classes="panel")
+                yield BoardPanel(id="board", classes="panel")
         yield AlertLog(self.history, id="alerts", classes="panel")
         yield Footer()
 
@@ -217,7 +221,8 @@ class MarketmonApp(ListEditing, App[int]):
         self._watchlists = self.part("#watchlists", WatchlistPanel)
         self._detail = self.part("#detail", Detail)
         self._alert_log = self.part(AlertLog)
-        self._panels = [self.part(f"#{i}") for i in ("indices", "watchlists", "detail", "limits", "etf", "southbound")]
+        self._panels = [self.part(f"#{i}") for i in ("indices", "watchlists", "detail", "limits", "etf", "southbound",
+                                                      "board")]  # fmt: skip
         for panel_id, title in PANEL_TITLES.items():
             self.part(f"#{panel_id}").border_title = title
         for message, title in self._startup_notes:
@@ -267,13 +272,13 @@ class MarketmonApp(ListEditing, App[int]):
         strip.set_class(compact or height < TICKER_HEIGHT, "-ticker")
         shown = VIEW_IDS.get(view) if view else None
         for name, panel_id in VIEW_IDS.items():
-            self.part(f"#{panel_id}").display = shown is None or panel_id == shown
+            self.part(f"#{panel_id}").display = (shown is None and panel_id not in ZOOM_ONLY) or panel_id == shown
         chart_under = compact and self.view is None and height >= CHART_UNDER_LIST_HEIGHT
         screen.set_class(chart_under, "-chart-under")
         if chart_under:
             self.detail.display = True  # room enough: the chart stays under the list
         self.part("#left").display = shown in (None, "watchlists", "detail")
-        self.part("#right").display = shown in (None, "limits", "etf", "southbound")
+        self.part("#right").display = shown in (None, "limits", "etf", "southbound", "board")
         self.part("#main").display = shown != "alerts"
         if view is not None:
             self.part("#views", Tabs).active = f"view-{view}"

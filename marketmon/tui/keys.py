@@ -28,6 +28,7 @@ VIEWS = (
     ("etf", "ETF premium", "e", "ETF"),
     ("southbound", "Southbound", "b", "South"),
     ("alerts", "Alerts", "a", "Alerts"),
+    ("board", "Ladder 连板天梯, breadth, A/H premium", "u", "Ladder"),
 )
 
 KEYS = (
