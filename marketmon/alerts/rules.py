@@ -307,7 +307,7 @@ class AlertEngine:
                 if threshold is None:
                     continue
                 message = f"{pair.name} A/H premium {premium:+.2f}% crossed {threshold:+.2f}%"
-                alert = self._check(pair.a, a["name"] or pair.name, a["ts"] or store.clock or 0, rule, float(premium),
+                alert = self._check(pair.a, a["name"] or pair.name, store.clock or a["ts"] or 0, rule, float(premium),
                                     threshold, direction, a["last"], a["pct"], message=message)  # fmt: skip
                 if alert:
                     alerts.append(alert)
