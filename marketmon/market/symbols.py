@@ -235,7 +235,7 @@ def normalize(text: str) -> str:
 def classify(symbol: str) -> Instrument:
     """Classify a canonical symbol (use parse() for user input)."""
     if symbol in FX_RATES:  # a rate: no board, no limits, quoted like an index
-        return Instrument(symbol, symbol.split(".")[0], "FX", Board.INDEX, "index")
+        return Instrument(symbol, symbol.split(".")[0], "FX", Board.INDEX, "fx")
     m = _SUFFIXED.match(symbol) if isinstance(symbol, str) else None
     if m is None:
         raise SymbolError(f"unknown symbol {symbol!r}: not canonical CODE.EX (use parse)")

@@ -693,18 +693,28 @@ FX_STEPS = 200  # a new rate every 10 minutes
 
 
 def fx_quote() -> dict[str, Any]:
-    return {"symbol": FX_SYMBOL, "name": "HKD/CNY", "kind": "index", "currency": "CNY",
+    return {"symbol": FX_SYMBOL, "name": "HKD/CNY", "currency": "CNY",  # no `kind`: the code says it is a rate
             "prev_close": FX_PREV / 10_000, "volume": 0, "turnover": 0.0, "ts": T0_MS}  # fmt: skip
 
 
 def fx_stream(order: int) -> Iterator[tuple[int, int, dict[str, Any]]]:
     """The rate drifts a few pips and ends the day at HKD_CNY (the Southbound quota's rate)."""
-    last = 0
+    last = high = low = 0
     for k in (*range(1, LAST_STEP, FX_STEPS), LAST_STEP):
         rate = round(HKD_CNY * 10_000) if k == LAST_STEP else FX_PREV + round(2 * math.sin(k / 1200 * math.pi)) - 3 * k // LAST_STEP
-        if rate != last:
-            last = rate
-            yield k, order, {"symbol": FX_SYMBOL, "ts": ts_of(k), "last": rate / 10_000}
+        if rate == last:
+            continue
+        d: dict[str, Any] = {"symbol": FX_SYMBOL, "ts": ts_of(k), "last": rate / 10_000}
+        if not last:
+            d["open"] = rate / 10_000
+        if rate > high:
+            high = rate
+            d["high"] = rate / 10_000
+        if not low or rate < low:
+            low = rate
+            d["low"] = rate / 10_000
+        last = rate
+        yield k, order, d
 
 
 # --------------------------------------------------------------------------------------------

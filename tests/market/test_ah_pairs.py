@@ -83,4 +83,4 @@ def test_bundled_pairs_are_well_formed() -> None:
 
 def test_the_rate_is_a_symbol_the_store_can_place() -> None:
     inst = classify(ah_pairs.RATE_SYMBOL)
-    assert (inst.exchange, inst.board, inst.kind) == ("FX", Board.INDEX, "index")
+    assert (inst.exchange, inst.board, inst.kind) == ("FX", Board.INDEX, "fx")

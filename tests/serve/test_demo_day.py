@@ -19,7 +19,7 @@ import pytest
 from marketmon.feed import protocol
 from marketmon.market import rules
 from marketmon.serve import demo_day
-from marketmon.serve.demo_day import ACCEPTANCE, INSTRUMENTS, SEED_DAY, SeedDay
+from marketmon.serve.demo_day import ACCEPTANCE, FX_SYMBOL, INSTRUMENTS, SEED_DAY, SeedDay
 from marketmon.serve.script import Event
 
 CST = timezone(timedelta(hours=8))
@@ -94,6 +94,8 @@ class Replay:
         sym = q["symbol"]
         if partial.get("ts") != ts:
             self.problems.append(f"{sym}: quote ts {partial.get('ts')} != event ts {ts}")
+        if sym == FX_SYMBOL:
+            return  # a rate, not a security: test_demo_board.py checks it
         for f in PRICE_FIELDS:
             v = partial.get(f)
             if v is not None and v != 0 and not valid_price(q, v):
@@ -210,15 +212,15 @@ def test_first_event_carries_every_instrument_in_full() -> None:
     first = next(iter(SEED_DAY.events()))
     quotes = first.body["quotes"]
     assert first.body["type"] == "quotes" and first.ts == ms("09:00")
-    assert [q["symbol"] for q in quotes] == [i.symbol for i in INSTRUMENTS]
+    assert [q["symbol"] for q in quotes] == [*(i.symbol for i in INSTRUMENTS), FX_SYMBOL]  # the rate comes last
     for q in quotes:
-        for f in ("symbol", "name", "kind", "currency", "prev_close", "volume", "turnover", "ts"):
+        for f in ("symbol", "name", "currency", "prev_close", "volume", "turnover", "ts", *(("kind",) if q["symbol"] != FX_SYMBOL else ())):
             assert f in q, (q["symbol"], f)
         assert q["volume"] == 0 and q["turnover"] == 0
         assert "last" not in q  # nothing has traded before the open
-        if q["kind"] == "etf":
+        if q.get("kind") == "etf":
             assert "iopv" in q
-        if q["kind"] == "stock" and not q["symbol"].endswith(".HK"):
+        if q.get("kind") == "stock" and not q["symbol"].endswith(".HK"):
             assert "st" in q
 
 
@@ -231,7 +233,7 @@ def test_universe(day: Replay) -> None:
              "00700.HK", "01024.HK", "09626.HK", "01810.HK", "513770.SH", "159876.SZ", "159707.SZ",
              "562050.SH", "520880.SH", "03690.HK"}
     assert indices | guide <= syms
-    assert {s for s, q in day.state.items() if q["kind"] == "index"} == indices
+    assert {s for s, q in day.state.items() if q.get("kind") == "index"} == indices
     assert day.state["002602.SZ"]["st"] is True and day.state["002602.SZ"]["name"] == "ST 华通"
     for q in day.state.values():
         assert q["currency"] == ("HKD" if q["symbol"].endswith(".HK") else "CNY")
@@ -289,7 +291,7 @@ def test_verisilicon_sealed_at_the_star_limit_from_the_afternoon(day: Replay) ->
 def test_cambricon_tops_a_share_turnover(day: Replay) -> None:
     assert close_pct(day, "688256.SH") > 7
     assert close(day, "688256.SH")["turnover"] == 28_695_000_000
-    a_shares = [q for s, q in day.state.items() if q["kind"] == "stock" and not s.endswith(".HK")]
+    a_shares = [q for s, q in day.state.items() if q.get("kind") == "stock" and not s.endswith(".HK")]
     assert max(a_shares, key=lambda q: q["turnover"])["symbol"] == "688256.SH"
 
 
