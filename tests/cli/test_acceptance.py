@@ -25,6 +25,7 @@ def demo_day() -> dict:
         "feed": [e for e in lines if e["event"] == "feed"],
         "quotes": {e["symbol"]: e for e in lines if e["event"] == "quote"},
         "flow": next(e for e in lines if e["event"] == "flow"),
+        "breadth": next(e for e in lines if e["event"] == "breadth"),
         "end": lines[-1],
         "order": [e["event"] for e in lines],
     }
@@ -43,7 +44,7 @@ def test_output_follows_the_protocol_order(demo_day):
     order = demo_day["order"]
     assert order[-1] == "end" and order[-2] == "flow"
     first_quote = order.index("quote")
-    assert set(order[first_quote:-2]) == {"quote"}
+    assert set(order[first_quote:-2]) == {"quote"} and order[first_quote - 1] == "breadth"
     assert demo_day["feed"][0]["state"] == "connected" and demo_day["feed"][-1]["state"] == "eof"
     end = demo_day["end"]
     assert end["quotes"] == len(demo_day["quotes"]) >= 60
@@ -120,3 +121,29 @@ def test_human_output_and_usage_errors():
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert dead.returncode == 1 and "reach" in dead.stderr
+
+
+def test_the_breadth_event_carries_the_ladder_breadth_and_pairs(demo_day):
+    """docs/protocol.md section 3: one `breadth` event before the closing quotes."""
+    order = demo_day["order"]
+    assert order.count("breadth") == 1 and order.index("breadth") == order.index("quote") - 1
+    b = demo_day["breadth"]
+    a_shares = [q for q in demo_day["quotes"].values() if q["board"] in ("main", "star", "chinext", "bse")]
+    assert b["up"] + b["down"] + b["flat"] == sum(b["buckets"].values()) == len(a_shares)
+    assert b["buckets"]["limit-up"] == 1 and b["buckets"]["limit-down"] == 1
+    assert b["limits"]["star"] == {"up": 1, "down": 0} and b["limits"]["main"] == {"up": 0, "down": 1}
+    assert b["turnover"] == 2_550_000_000_000
+    up = b["ladder_up"]
+    # VeriSilicon seals its second board in a row; Sugon's third and ST 华通's first broke.
+    assert [(r["symbol"], r["step"], r["sealed"]) for r in up["rungs"]] == [
+        ("603019.SH", 3, False), ("688521.SH", 2, True), ("002602.SZ", 1, False)]  # fmt: skip
+    veri = up["rungs"][1]
+    assert veri["first_seal"] == "13:42:00" and veri["opens"] == 0
+    assert veri["seal_amount"] > 2e8  # bid-1 size x 154.39 at the close
+    assert (up["sealed"], up["broken"], up["broken_rate"], up["top_step"]) == (1, 2, 66.67, 2)
+    assert up["yesterday"] == 3 and up["yesterday_avg_pct"] == 9.89  # VeriSilicon, Sugon, CloudWalk
+    assert b["ladder_down"]["rungs"][0]["symbol"] == "603880.SH"
+    assert b["hkdcny"] == 0.9128
+    smic = next(p for p in b["ah"] if p["a"] == "688981.SH")
+    assert (smic["h"], smic["premium_pct"]) == ("00981.HK", 86.18)
+    assert [p["premium_pct"] for p in b["ah"]] == sorted((p["premium_pct"] for p in b["ah"]), reverse=True)

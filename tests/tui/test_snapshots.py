@@ -22,6 +22,7 @@ PANELS = {
     "etf_premium": "e",
     "southbound": "b",
     "alert_log": "a",
+    "board": "u",  # the ladder (VeriSilicon 2连板 sealed at the close, Sugon's broken 3rd), breadth bars, A/H pairs
 }
 
 
@@ -59,3 +60,10 @@ def test_hk_list_and_chart_at_1030(snap_compare, home):
 def test_panel_at_160x48(snap_compare, home, panel, moment):
     until = MOMENTS[moment]
     assert snap_compare(demo_app(until), terminal_size=(160, 48), run_before=held(until, PANELS[panel]))
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_small_screen_board(snap_compare, home, moment):
+    # The ladder view as a panel of the panel bar at 80x24: both columns stacked, scrolled to the top.
+    until = MOMENTS[moment]
+    assert snap_compare(demo_app(until), terminal_size=(80, 24), run_before=held(until, "u"))
