@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from marketmon.alerts.rules import Alert, AlertConfig, AlertEngine
+from marketmon.config.day_record import Recorder, demo_recorder
 from marketmon.feed.client import FeedClient, FeedEvent
 from marketmon.serve.publish import FeedChoice, start_feed_server
 from marketmon.store.state import Store
 
-__all__ = ["FLUSH_INTERVAL_S", "Engine", "FeedChoice", "OpenFeed", "open_feed"]
+__all__ = ["FLUSH_INTERVAL_S", "Engine", "FeedChoice", "OpenFeed", "Recorder", "day_recorder", "open_feed"]
 
 FLUSH_INTERVAL_S = 0.25
 
@@ -36,9 +37,11 @@ class Engine:
         on_feed: Callable[[FeedEvent], None] = lambda e: None,
         on_flush: Callable[[], None] = lambda: None,
         flush_interval: float | None = FLUSH_INTERVAL_S,
+        day: Recorder | None = None,
         **client_options: object,
     ) -> None:
         self.store = Store()
+        self.day = day  # the day record: the previous day's limit closes and turnover, today's at the close
         self.alerts = AlertEngine(alerts)
         self.on_alert, self.on_flush, self.on_feed = on_alert, on_flush, on_feed
         self._told_unclassified = False
@@ -63,6 +66,8 @@ class Engine:
             self.on_feed(FeedEvent("unclassified", self.store.clock or 0, (
                 f"{self.store.first_unclassified} is of a kind marketmon does not know: kept as board 'other', "
                 "with limits only where the feed sends them")))
+        if self.day is not None:
+            self.day.after_flush(self.store)
         self.on_flush()
 
     def _after_flow(self) -> None:
@@ -86,6 +91,8 @@ class Engine:
                     await ticker
             if self.store.has_pending:
                 self.flush()
+            if self.day is not None:
+                self.day.close(self.store)
 
     def stop(self) -> None:
         self.client.stop()
@@ -96,6 +103,16 @@ class Engine:
             await asyncio.sleep(self.flush_interval)
             if self.store.has_pending:
                 self.flush()
+
+
+def day_recorder(choice: FeedChoice, *, write: bool) -> Recorder | None:
+    """The day record for a feed: the demo's own day before (never written); a live
+    feed's from the user data folder, written at the close when `write` (the screen)."""
+    if choice.demo:
+        return demo_recorder()
+    if choice.url is not None or choice.source is not None:
+        return Recorder(write=write)
+    return None  # a recording replays its own day: no record
 
 
 @dataclass

@@ -125,6 +125,7 @@ class AlertEngine:
         self._watched_for: tuple[tuple[object, ...], set[str]] | None = None
         self._seal_peak: dict[str, float] = {}  # symbol -> largest seal since it last sealed
         self._top_step = 0  # the highest limit-up step sealed today
+        self._ah_for: tuple[tuple[object, ...], list[tuple[ah_pairs.Pair, RuleSet]]] | None = None  # watched pairs
 
     def evaluate(self, store: Store, limit_events: list[LimitEvent]) -> list[Alert]:
         alerts = [self._limit_alert(e) for e in limit_events if self.config.for_symbol(e.symbol).limit]
@@ -167,7 +168,8 @@ class AlertEngine:
         default = None
         if cfg.default.active():
             default = self._band(None, cfg.default)
-            for symbol, _ in self._armed:  # a default rule once fired for them: their own arming
+            # A default rule once fired for them (their own arming), or they are sealed (seal rules).
+            for symbol in {s for s, _ in self._armed} | set(self._seal_peak):
                 if symbol not in cfg.per_symbol and symbol != SOUTHBOUND:
                     bands[symbol] = self._band(symbol, cfg.default)
         return Guard(bands, default)
@@ -176,8 +178,11 @@ class AlertEngine:
         return self.config.southbound_net_buy_above_hkd is not None
 
     def _band(self, symbol: str | None, rules: RuleSet) -> Band:
-        if rules.fast_move_pct is not None or rules.volume_spike is not None or rules.watches_seal():
-            return Band(every_quote=True)  # these read bars, volume or the book, not only the price
+        if rules.fast_move_pct is not None or rules.volume_spike is not None:
+            return Band(every_quote=True)  # these read bars and volume, not only the price
+        if rules.watches_seal() and symbol in self._seal_peak:
+            return Band(every_quote=True)  # sealed: every change of the queue counts
+        # Not sealed, a seal rule waits for the limit-up, which cuts the flush by itself.
         lo, hi = {"pct": -math.inf, "premium_pct": -math.inf}, {"pct": math.inf, "premium_pct": math.inf}
         h = self.config.hysteresis
         for rule, t in rules.thresholds():
@@ -250,9 +255,12 @@ class AlertEngine:
         """封单骤减: the seal of a limit-up shrinks (the board is about to break)."""
         amount = seal_amount("up", state, bid, ask, bid_size, ask_size, limit_up)
         if amount is None:
-            self._seal_peak.pop(symbol, None)  # off the board: the next seal starts afresh
+            if self._seal_peak.pop(symbol, None) is not None:  # off the board: the next seal starts afresh
+                self._rearmed.add(symbol)  # and its flush band is the price's again
             return []
         seal = float(amount)
+        if symbol not in self._seal_peak:
+            self._rearmed.add(symbol)  # sealed: its flush band becomes every quote
         peak = self._seal_peak[symbol] = max(self._seal_peak.get(symbol, 0.0), seal)
         alerts: list[Alert | None] = []
         if rules.seal_drop_pct is not None and peak > 0:
@@ -286,8 +294,12 @@ class AlertEngine:
     def _ah(self, store: Store) -> list[Alert]:
         """A watched A/H pair's premium crosses a level (either share of the pair can carry the rule)."""
         cfg = self.config
-        watched = [(p, r) for p in ah_pairs.bundled_pairs()
-                   for r in (cfg.per_symbol.get(p.a) or cfg.for_symbol(p.h),) if r.watches_ah()]  # fmt: skip
+        rules_now = (cfg, cfg.per_symbol, cfg.default)
+        if self._ah_for is None or any(a is not b for a, b in zip(self._ah_for[0], rules_now, strict=True)):
+            pairs = [(p, r) for p in ah_pairs.bundled_pairs()
+                     for r in (cfg.per_symbol.get(p.a) or cfg.for_symbol(p.h),) if r.watches_ah()]  # fmt: skip
+            self._ah_for = (rules_now, pairs)
+        watched = self._ah_for[1]
         if not watched:
             return []
         touched = store.touched_among([s for p, _ in watched for s in (p.a, p.h)] + [ah_pairs.RATE_SYMBOL])

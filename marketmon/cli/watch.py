@@ -145,13 +145,17 @@ async def _watch(
     from marketmon.engine import Engine, open_feed
     from marketmon.feed.client import FeedUnreachable
 
-    feed = await open_feed(_feed_choice(args, symbols))
+    from marketmon.engine import day_recorder
+
+    choice = _feed_choice(args, symbols)
+    feed = await open_feed(choice)
 
     def on_alert(alert: Alert) -> None:
         out.alert(alert)
         sinks(alert)
 
-    engine = Engine(feed.url, symbols=_with_pairs(symbols, alerts), alerts=alerts, on_alert=on_alert, on_feed=out.feed)
+    engine = Engine(feed.url, symbols=_with_pairs(symbols, alerts), alerts=alerts, on_alert=on_alert, on_feed=out.feed,
+                    day=day_recorder(choice, write=False))  # a script reads the record; the screen writes it
     if sinks.player is not None:
         sinks.player.phases = lambda: engine.store.phases
     loop = asyncio.get_running_loop()
@@ -315,7 +319,8 @@ def breadth_event(store: Store) -> dict[str, Any]:
     from marketmon.store.ladder import ladder, rung_summary
 
     frame = store.frame
-    event: dict[str, Any] = {"event": "breadth", "ts": store.clock, **breadth(frame, store.a_share_turnover()).to_event()}
+    wide = breadth(frame, store.a_share_turnover(), _previous_turnover(store))
+    event: dict[str, Any] = {"event": "breadth", "ts": store.clock, **wide.to_event()}
     for side in ("up", "down"):
         board = ladder(frame, side)
         event[f"ladder_{side}"] = {
@@ -335,6 +340,14 @@ def breadth_event(store: Store) -> dict[str, Any]:
         for p in ah_pairs.premiums(prices, rate_last)
     ]  # fmt: skip
     return event
+
+
+def _previous_turnover(store: Store) -> float | None:
+    from marketmon.config.day_record import minute_of, turnover_at
+
+    if not store.previous_turnover or store.clock is None:
+        return None
+    return turnover_at(store.previous_turnover, minute_of(store.clock))
 
 
 def _number(value: Any) -> float | None:

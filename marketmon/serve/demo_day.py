@@ -685,6 +685,31 @@ def quote_stream(inst: Inst, order: int) -> Iterator[tuple[int, int, dict[str, A
 
 
 # --------------------------------------------------------------------------------------------
+# The day before: what marketmon would have recorded on 2025-09-11 (config/day_record.py).
+
+PREVIOUS_DATE = "2025-09-11"
+PREVIOUS_TURNOVER = 2_440_000_000_000  # A-share turnover of 2025-09-11: today's 2.55 tn is "continued expansion"
+
+
+# The day's own A-share turnover profile (share of the close's total, read off this replay),
+# which the day before followed too: so "vs the day before" reads +4.5 % all day, as the recap says.
+_PROFILE = (("09:25", 0.015), ("09:30", 0.016), ("09:45", 0.1501), ("10:00", 0.215), ("10:15", 0.2624),
+            ("10:30", 0.3026), ("10:45", 0.3437), ("11:00", 0.3856), ("11:15", 0.4385), ("11:30", 0.5267),
+            ("13:00", 0.5275), ("13:15", 0.647), ("13:30", 0.7051), ("13:45", 0.745), ("14:00", 0.7802),
+            ("14:15", 0.8148), ("14:30", 0.8512), ("14:45", 0.9004), ("14:57", 0.965), ("15:00", 1.0))  # fmt: skip
+
+
+def previous_turnover() -> dict[int, float]:
+    """The A-share turnover of the day before by minute of the day (09:25 = 565), CNY, at the
+    profile's points: a reader takes the last point at or before its minute."""
+    out = {}
+    for hhmm, share in _PROFILE:
+        h, m = map(int, hhmm.split(":"))
+        out[h * 60 + m] = float(round(share * PREVIOUS_TURNOVER))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # The HKD/CNY rate: a quote like an index's (docs/protocol.md), for the A/H premium.
 
 FX_SYMBOL = "HKDCNY.FX"

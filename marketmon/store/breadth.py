@@ -33,11 +33,19 @@ class Breadth:
     limits: dict[str, tuple[int, int]]  # board -> (at limit-up, at limit-down)
     buckets: dict[str, int]  # BUCKETS -> count
     turnover: float | None  # A-share turnover so far, CNY (the three market indices)
+    turnover_prev: float | None = None  # the day before's at the same minute, when known
+
+    @property
+    def turnover_change_pct(self) -> float | None:
+        """Today's turnover against the day before's at the same minute, percent (放量 / 缩量)."""
+        if not self.turnover or not self.turnover_prev:
+            return None
+        return (self.turnover / self.turnover_prev - 1) * 100
 
     def to_event(self) -> dict:
         return {"up": self.up, "down": self.down, "flat": self.flat,
                 "limits": {b: {"up": u, "down": d} for b, (u, d) in self.limits.items()},
-                "buckets": self.buckets, "turnover": self.turnover}  # fmt: skip
+                "buckets": self.buckets, "turnover": self.turnover, "turnover_prev": self.turnover_prev}  # fmt: skip
 
 
 def bucket(pct: float, state: str | None) -> str:
@@ -67,7 +75,7 @@ def _shown(pct: float) -> float:
     return (whole if pct >= 0 else -whole) / 100
 
 
-def breadth(frame: pl.DataFrame, turnover: float | None = None) -> Breadth:
+def breadth(frame: pl.DataFrame, turnover: float | None = None, turnover_prev: float | None = None) -> Breadth:
     stocks = frame.filter(
         pl.col("board").is_in(LADDER_BOARDS) & (pl.col("kind") == "stock") & pl.col("pct").is_not_null()
     ).select("board", "pct", "limit_state")
@@ -85,4 +93,4 @@ def breadth(frame: pl.DataFrame, turnover: float | None = None) -> Breadth:
             up += 1
         if state in ("up", "down"):
             limits[board][0 if state == "up" else 1] += 1
-    return Breadth(up, down, flat, {b: (u, d) for b, (u, d) in limits.items()}, counts, turnover)
+    return Breadth(up, down, flat, {b: (u, d) for b, (u, d) in limits.items()}, counts, turnover, turnover_prev)

@@ -133,6 +133,9 @@ class Store:
         self.unclassified = 0  # rows of a code whose prefix the rules do not know (board "other")
         self.first_unclassified: str | None = None
         self.source: SourceHealth | None = None  # the bridge's public source, when the feed is one
+        # The A-share turnover of the day before by minute of the day, when marketmon knows it
+        # (config/day_record.py): breadth compares today's with it at the same minute.
+        self.previous_turnover: dict[int, float] = {}
         self.version = 0  # bumped by every flush that changed the frame
         self._pending = Pending(self._rows, self._index)
         self._touched: pl.Series = pl.Series(dtype=pl.UInt32)  # rows the last flush (or part of one) changed

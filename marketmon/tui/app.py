@@ -32,7 +32,7 @@ from marketmon.alerts.sinks import AlertSinks
 from marketmon.alerts.sound import Player
 from marketmon.config import paths, theme_choice
 from marketmon.config.settings import load_or_defaults
-from marketmon.engine import Engine, FeedChoice, open_feed
+from marketmon.engine import Engine, FeedChoice, day_recorder, open_feed
 from marketmon.feed.client import FeedEvent, FeedUnreachable
 from marketmon.store.state import Store
 from marketmon.tui import keys, lists, themes
@@ -410,13 +410,15 @@ class MarketmonApp(ListEditing, App[int]):
     async def _run_feed(self) -> None:
         feed = None
         try:
-            feed = await open_feed(self._feed_choice())
+            self._feed_choice_made = self._feed_choice()
+            feed = await open_feed(self._feed_choice_made)
             if self.source:
                 self.source_server = feed.server  # it polls the lists' symbols (set_symbols on a list reload)
             elif self.demo:
                 self.demo_server = feed.server  # tests move its hold (server.hold)
             self.engine = Engine(
                 feed.url,
+                day=day_recorder(self._feed_choice_made, write=True),
                 alerts=self.alert_config,
                 on_alert=self._on_alert,
                 on_feed=self._on_feed,

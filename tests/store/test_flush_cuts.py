@@ -31,8 +31,9 @@ MARKET = {
 ETFS = ("589520.SH", "513770.SH")
 
 
-def market_day(seed: int, steps: int) -> list[list[dict]]:
-    """Quotes per 3-second step: prices that wander to the limits and back."""
+def market_day(seed: int, steps: int, books: bool = False) -> list[list[dict]]:
+    """Quotes per 3-second step: prices that wander to the limits and back (with `books`, the
+    best bid and ask too: at the limit-up a queue on the bid that grows and shrinks, the ask empty)."""
     rng = random.Random(seed)
     last = {s: prev for s, (prev, _, _) in MARKET.items()}
     day = []
@@ -48,6 +49,12 @@ def market_day(seed: int, steps: int) -> list[list[dict]]:
                 price = up if price >= up or rng.random() < 0.05 else down if price <= down else price
             last[symbol] = price = round(max(price, tick), 3)
             q: dict = {"symbol": symbol, "last": price, "volume": n * 100}
+            if books and band is not None:
+                size = rng.randrange(1, 60) * 10_000
+                if price == round(prev * (1 + band), 3 if tick < 0.01 else 2):
+                    q.update(bid=price, ask=0.0, bid_size=size, ask_size=0)  # sealed: the queue moves
+                else:
+                    q.update(bid=round(price - tick, 3), ask=price, bid_size=size, ask_size=size)
             if rng.random() < 0.9:
                 q["ts"] = ts
             if symbol in ETFS and rng.random() < 0.1:
@@ -88,13 +95,19 @@ def rules(kind: str) -> AlertConfig:
         config.default = watched
     elif kind == "motion":
         config.per_symbol = {"688521.SH": RuleSet(fast_move_pct=2.0), "600000.SH": watched}
+    elif kind == "seal":
+        config.per_symbol = {"600000.SH": RuleSet(seal_drop_pct=20.0), "688521.SH": RuleSet(seal_below=2e8, seal_drop_pct=10.0),
+                             "300750.SZ": watched}  # fmt: skip
+    elif kind == "seal, every symbol":
+        config.default = RuleSet(seal_drop_pct=30.0, pct_above=4.0)
     return config
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), kind=st.sampled_from(["limits only", "watchlist", "every symbol", "motion"]))
+@given(seed=st.integers(0, 2**32 - 1), kind=st.sampled_from(["limits only", "watchlist", "every symbol", "motion",
+                                                              "seal", "seal, every symbol"]))  # fmt: skip
 def test_a_flush_of_many_steps_gives_what_a_flush_per_step_gives(seed: int, kind: str) -> None:
-    day = market_day(seed, 120)  # six minutes: bars roll too
+    day = market_day(seed, 120, books=kind.startswith("seal"))  # six minutes: bars roll too
     per_step = play(day, rules(kind), per_step=True)
     merged = play(day, rules(kind), per_step=False)
     assert merged[0] == per_step[0]  # the alerts, in order

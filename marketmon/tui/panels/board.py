@@ -21,6 +21,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
+from marketmon.config.day_record import minute_of, turnover_at
 from marketmon.feed.safe_text import printable
 from marketmon.market import ah_pairs
 from marketmon.store.breadth import BUCKETS, Breadth, breadth
@@ -76,7 +77,10 @@ class BoardPanel(palette.Tones, VerticalScroll):
         self.needs_sync, self._shown_at = False, now
         frame = store.frame
         up, down = ladder(frame, "up"), ladder(frame, "down")
-        wide = breadth(frame, store.a_share_turnover())
+        previous = None
+        if store.previous_turnover and store.clock is not None:
+            previous = turnover_at(store.previous_turnover, minute_of(store.clock))
+        wide = breadth(frame, store.a_share_turnover(), previous)
         rate = store.quote(ah_pairs.RATE_SYMBOL)
         rate_last = rate["last"] if rate else None
         symbols = {s for p in ah_pairs.bundled_pairs() for s in (p.a, p.h)}
@@ -138,7 +142,12 @@ class BoardPanel(palette.Tones, VerticalScroll):
         t.append("上涨 ", self.tone("up")).append(str(wide.up), self.tone("up") + Style(bold=True))
         t.append("  下跌 ", self.tone("down")).append(str(wide.down), self.tone("down") + Style(bold=True))
         t.append("  平 ", muted).append(str(wide.flat))
-        t.append("  turnover ", muted).append(f"{fmt.amount(wide.turnover)} CNY\n")
+        t.append("  turnover ", muted).append(f"{fmt.amount(wide.turnover)} CNY")
+        change = wide.turnover_change_pct
+        if change is not None:  # 放量 / 缩量 against the day before at this minute
+            t.append(f"  {change:+.1f}% ", self.tone(fmt.direction(change)))
+            t.append(("放量" if change > 0 else "缩量") + " vs the day before", muted)
+        t.append("\n")
         t.append("涨停", self.tone("up")).append("/", muted).append("跌停", self.tone("down"))
         for board, (u, d) in wide.limits.items():
             t.append(f"  {BOARD_LABELS.get(board, board)} ", muted)
