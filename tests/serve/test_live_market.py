@@ -279,3 +279,18 @@ def test_watch_source_all_json_prints_the_market_the_flow_and_limit_events(tmp_p
     sealed = quotes[market.sealed[2]]
     assert (sealed["limit_state"], sealed["limit_days"], sealed["first_seal"]) == ("up", 2, "09:32:00")
     assert (tmp_path / "data" / "southbound-flow.json").exists()  # the day kept for tomorrow's history
+
+
+def test_the_hkd_cny_rate_is_a_quote_from_tencent_and_east_money():
+    from marketmon.serve.sources import eastmoney, tencent
+
+    # The line as a public client's test records it (docs/sources.md).
+    line = 'v_whHKDCNY="310~HKD/CNY~HKDCNY~0.8569~0~20260820152723";'.encode("gbk")
+    assert tencent.code_of("HKDCNY.FX") == "whHKDCNY"
+    (rate,) = tencent.parse(line).quotes
+    assert (rate["symbol"], rate["last"], rate["name"]) == ("HKDCNY.FX", 0.8569, "HKD/CNY")
+    assert eastmoney.code_of("HKDCNY.FX") == "120.HKDCNYC"
+    item = {"f1": 4, "f2": 9131, "f12": "HKDCNYC", "f13": 120, "f14": "HKD/CNY", "f18": 9128, "f124": 1757640600}
+    (rate,) = eastmoney.parse(json.dumps({"rc": 0, "data": {"diff": [item]}})).quotes
+    assert (rate["symbol"], rate["last"], rate["prev_close"]) == ("HKDCNY.FX", 0.9131, 0.9128)
+    assert "suspended" not in rate  # a rate is not a security that trades or halts

@@ -18,6 +18,7 @@ import pytest
 
 from marketmon.engine import Engine
 from marketmon.market.sessions import trade_date_of
+from marketmon.market.symbols import FX_RATES
 from marketmon.serve.bridge import BridgeServer
 from marketmon.serve.sources import market
 from marketmon.serve.sources.market import FILTERS, STRIP, MarketCache, list_market, parse_page
@@ -138,7 +139,8 @@ async def test_a_bridge_polls_the_whole_market_and_lists_it_once_a_day(tmp_path,
         await server.start()
         engine = Engine(server.url)
         task = asyncio.create_task(engine.run())
-        a_share_indices = sum(1 for s in STRIP if not s.endswith(".HK"))  # the fake quotes no HK index
+        # The fake quotes no HK index; it does answer the HKD/CNY rate East Money's bridge asks for.
+        a_share_indices = sum(1 for s in STRIP if not s.endswith(".HK")) + len(FX_RATES)
         # + the watchlist's 300750.SZ; the strip's indices are polled whatever the list says
         want = 150 + a_share_indices + 1 if cached else SYMBOLS + a_share_indices + 1
         try:
@@ -188,7 +190,7 @@ def test_watch_source_all_is_the_whole_market_and_caches_its_list(tmp_path, monk
     out, _err = capsys.readouterr()
     assert code == 0
     end = json.loads(out.splitlines()[-1])
-    a_share_indices = sum(1 for s in STRIP if not s.endswith(".HK"))
+    a_share_indices = sum(1 for s in STRIP if not s.endswith(".HK")) + len(FX_RATES)
     assert end["event"] == "end" and end["quotes"] == SYMBOLS + a_share_indices
     assert MarketCache(paths.market_lists_dir()).load(market_today()) is not None
 

@@ -52,6 +52,7 @@ class Source:
     # Requests per minute a bridge makes at most: a judgment, far below the
     # rates public scrapers run at (no source publishes its limit).
     budget: int = 600
+    rates: bool = False  # quotes HKDCNY.FX (the A/H premium's rate)
 
 
 def decode(body: bytes | str, encoding: str) -> str:

@@ -48,6 +48,8 @@ LIST_FIELDS = "f1,f2,f5,f6,f12,f13,f14,f15,f16,f17,f18,f124,f152,f441"
 _JSONP = re.compile(r"^\s*[\w$.]+\s*\((.*)\)\s*;?\s*$", re.S)
 _OPEN = dt.time(9, 30)
 _HK_INDEX_SECIDS = {"HSI": "100.HSI", "HSCEI": "100.HSCEI", "HSTECH": "124.HSTECH"}
+# The HKD/CNY central parity as a public page asks stock/get for it (docs/sources.md; not confirmed in ulist).
+_FX_SECIDS = {"HKDCNY.FX": "120.HKDCNYC"}
 _decoder = msgspec.json.Decoder()
 
 # (last, high, low, open, prev close, volume, amount, code, market, name, time) per layout
@@ -60,6 +62,8 @@ def code_of(symbol: str) -> str:
     inst = classify(symbol)
     if inst.exchange == "HK":
         return _HK_INDEX_SECIDS.get(inst.code, f"116.{inst.code}")
+    if inst.exchange == "FX":
+        return _FX_SECIDS[symbol]
     return f"{1 if inst.exchange == 'SH' else 0}.{inst.code}"
 
 
@@ -84,6 +88,9 @@ def _symbol_of(market: int, code: str) -> str:
             return normalize(f"{code}.BJ")
     if market == 116 or (market in (100, 124) and code in _HK_INDEX_SECIDS):
         return normalize(f"{code}.HK")
+    fx = next((s for s, secid in _FX_SECIDS.items() if secid == f"{market}.{code}"), None)
+    if fx is not None:
+        return fx
     raise SymbolError(f"market id {market!r} is not one marketmon follows")
 
 
@@ -166,6 +173,8 @@ def _item(item: dict[str, Any], layout: tuple[str, ...]) -> dict[str, Any]:
         if type(v) is int and 0 <= v <= 6:
             dp = v
             break
+    if dp is None and inst.kind == "fx":
+        dp = 4  # a rate to four places, as the public page reads it
     if dp is None:
         dp = 3 if (hk and inst.kind != "index") or (not hk and tick_size(inst) < Decimal("0.01")) else 2
     raw = {k: _num(item, k) for k in _PRICE_KEYS[layout is _GET]}
@@ -210,9 +219,10 @@ def _item(item: dict[str, Any], layout: tuple[str, ...]) -> dict[str, Any]:
                 q[side] = px(kp)
                 size = _num(item, ks)
                 q[f"{side}_size"] = round(size * lot) if q[side] and size and size > 0 else 0
-    if inst.kind != "index" and q["last"] is not None:
+    tradable = inst.kind not in ("index", "fx")
+    if tradable and q["last"] is not None:
         q["suspended"] = False
-    elif inst.kind != "index" and ts is not None and not q["volume"]:
+    elif tradable and ts is not None and not q["volume"]:
         clock = local_time(ts)
         if clock is not None:
             q["suspended"] = clock >= _OPEN
@@ -221,4 +231,4 @@ def _item(item: dict[str, Any], layout: tuple[str, ...]) -> dict[str, Any]:
 
 # 50 requests a minute: one public client reports East Money's push2 hosts banning
 # an address for hours at 200 a minute or 300 in five (docs/sources.md, Politeness).
-SOURCE = Source("eastmoney", BASE_URL, BATCH_SIZE, code_of, build_url, parse, budget=50)
+SOURCE = Source("eastmoney", BASE_URL, BATCH_SIZE, code_of, build_url, parse, budget=50, rates=True)

@@ -46,6 +46,8 @@ def code_of(symbol: str) -> str:
     inst = classify(symbol)
     if inst.exchange == "HK":
         return f"r_hk{inst.code}"  # r_: the real-time HK line, not the delayed one
+    if inst.exchange == "FX":
+        return f"wh{inst.code}"  # whHKDCNY: a rate line (docs/sources.md)
     return f"{inst.exchange.lower()}{inst.code}"
 
 
@@ -54,7 +56,7 @@ def build_url(base: str, codes: Sequence[str]) -> str:
 
 
 def symbol_of(var: str) -> str:
-    code = var[2:] if var.startswith("r_") else var
+    code = var[2:] if var.startswith(("r_", "wh")) else var
     return normalize(code)
 
 
@@ -75,10 +77,20 @@ def _read(var: str, payload: str, out: Parsed) -> None:
         out.unknown.append(symbol)
         return
     try:
-        quote = _hk(symbol, fields) if symbol.endswith(".HK") else _a_share(symbol, fields)
+        if symbol.endswith(".FX"):
+            quote = _rate(symbol, fields)
+        else:
+            quote = _hk(symbol, fields) if symbol.endswith(".HK") else _a_share(symbol, fields)
         out.quotes.append(finish(quote))
     except ParseError as exc:
         out.errors.append(f"{var}: {exc}")
+
+
+def _rate(symbol: str, f: list[str]) -> dict[str, Any]:
+    """`v_whHKDCNY="310~HKD/CNY~HKDCNY~0.8569~0~20260820152723"`: 1 name, 3 the rate, 5 its time."""
+    if len(f) < 6:
+        raise ParseError(f"{len(f)} fields, expected 6 for a rate")
+    return {"symbol": symbol, "name": f[1], "last": price(f[3], "rate"), "ts": _ts(f[5])}
 
 
 def _field(f: list[str], i: int) -> str:
@@ -156,4 +168,4 @@ def _hk(symbol: str, f: list[str]) -> dict[str, Any]:
     return q
 
 
-SOURCE = Source("tencent", BASE_URL, BATCH_SIZE, code_of, build_url, parse)
+SOURCE = Source("tencent", BASE_URL, BATCH_SIZE, code_of, build_url, parse, rates=True)
