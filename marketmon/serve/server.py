@@ -14,7 +14,7 @@ import hmac
 import itertools
 import logging
 import ssl
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -95,6 +95,7 @@ class QuoteServer:
         self.finished = asyncio.Event()
         self.messages_sent = 0
         self._connections: set[_Connection] = set()
+        self._taps: list[Callable[[dict[str, Any]], None]] = []
         self._first_subscriber = asyncio.Event()
         self._hold_moved = asyncio.Event()
         self._server: Server | None = None
@@ -150,9 +151,21 @@ class QuoteServer:
         if "ts" in body:
             self.clock = body["ts"]
 
+    def add_tap(self, tap: Callable[[dict[str, Any]], None]) -> None:
+        """Hand every later message (and the eof) to `tap` as well, in order.
+
+        A tap reads the state it starts from off the server (`quotes`, `flow`,
+        ...) when it is added; it counts as a subscriber to everything and
+        never holds playback back (the NATS publisher is one).
+        """
+        self._taps.append(tap)
+        self._first_subscriber.set()
+
     async def publish(self, body: dict[str, Any]) -> None:
         """Apply a message to the state and send it to every subscriber."""
         self.apply(body)
+        for tap in self._taps:
+            tap(body)
         encoded = protocol.encode(body)
         for conn in list(self._connections):
             if not conn.subscribed:
@@ -169,6 +182,8 @@ class QuoteServer:
     async def finish(self) -> None:
         """The session is over: tell every client, and every later one."""
         self.finished.set()
+        for tap in self._taps:
+            tap({"type": "eof"})
         for conn in list(self._connections):
             await self._put(conn, b'{"type":"eof"}')
 
