@@ -17,6 +17,11 @@ def add_parser(sub: Any) -> None:
     served.add_argument("--demo", action="store_true", help="serve the bundled seed day")
     served.add_argument("--replay", metavar="FILE", help="play a recording made by `marketmon record`")
     served.add_argument("--upstream", metavar="URL", help="desk gateway: fan this feed out to many terminals")
+    served.add_argument("--from", dest="from_nats", metavar="NATS_URL",
+                        help="desk gateway fed through NATS: serve what `serve --publish` puts there")  # fmt: skip
+    serve.add_argument("--publish", metavar="NATS_URL", help="also publish what is served to NATS (docs/scale.md)")
+    serve.add_argument("--subjects", metavar="SUBJ[,SUBJ...]",
+                       help="with --from: only these quote subjects, e.g. marketmon.q.SH.>,marketmon.q.HK.>")  # fmt: skip
     add_server_options(serve)
     serve.add_argument("--speed", type=float, default=1.0)
     serve.add_argument("--start", metavar="HH:MM", help="begin the day at this market time")
@@ -32,6 +37,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.speed < 0:
         raise UsageError("--speed must be 0 or more")
+    if args.from_nats or args.publish:
+        from marketmon.cli.serve_nats import run_nats
+
+        return run_nats(args)
+    if args.subjects:
+        raise UsageError("--subjects goes with --from")
     choice = FeedChoice(
         demo=args.demo, universe=args.universe, replay=args.replay, upstream=args.upstream, speed=args.speed,
         start=clock_time(args.start), until=clock_time(args.until),

@@ -22,6 +22,7 @@ only when one of these is started, never by `marketmon --help`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 BUCKET = "marketmon"
@@ -78,12 +79,21 @@ def key_patterns(subjects: list[str]) -> list[str]:
     return [*patterns, "flow", "flow_history", "status.*", "source", SESSION]
 
 
-async def connect(url: str, **callbacks: Any) -> Any:
-    """A NATS connection that keeps trying to reconnect, however long the server is away."""
+async def connect(url: str, on_error: Callable[[str], None], **callbacks: Any) -> Any:
+    """A NATS connection that keeps trying, however long the server is away
+    (also at the start: a gateway may come up before NATS does)."""
     nats = nats_module()
+    told: set[str] = set()
+
+    async def error_cb(exc: Exception) -> None:  # each kind of trouble once, not a traceback a second
+        what = f"{type(exc).__name__}: {exc}"
+        if what not in told:
+            told.add(what)
+            on_error(what)
+
     return await nats.connect(
         url, max_reconnect_attempts=-1, reconnect_time_wait=RECONNECT_WAIT, connect_timeout=2,
-        allow_reconnect=True, **callbacks,
+        allow_reconnect=True, error_cb=error_cb, **callbacks,
     )  # fmt: skip
 
 

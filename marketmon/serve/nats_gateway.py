@@ -87,7 +87,7 @@ class NatsGateway:
     async def start(self) -> int:
         port = await self.server.start()
         self._nc = await nats_bus.connect(
-            self.nats_url, disconnected_cb=self._disconnected, reconnected_cb=self._reconnected
+            self.nats_url, lambda what: self.on_event("error", what), disconnected_cb=self._disconnected, reconnected_cb=self._reconnected
         )
         self._js = self._nc.jetstream()
         self._tasks = [

