@@ -91,6 +91,7 @@ class FeedClient:
         self._last_rx = time.monotonic()
         self._request_id = 0
         self._expected = 1  # the next seq on this connection
+        self._source_down = False  # the server says what it serves is down: quotes stay stale
         self._stopping = asyncio.Event()
 
     # public ------------------------------------------------------------------
@@ -139,6 +140,7 @@ class FeedClient:
 
     async def _follow(self, ws: ClientConnection) -> str | None:
         self.connected = True
+        self._source_down = False  # the server says it again after the snapshot if so
         self._last_rx = time.monotonic()
         self._emit("connected", redact(self.url))  # shown and logged: never the token
         watchdog = asyncio.create_task(self._watch_silence())
@@ -173,7 +175,7 @@ class FeedClient:
         self._expected = 1
         async for frame in ws:
             self._last_rx = time.monotonic()
-            if self.sink.stale and self.connected:
+            if self.sink.stale and self.connected and not self._source_down:
                 self.sink.stale = False
                 self._emit("live")
             outcome = self.handle(frame)
@@ -237,6 +239,14 @@ class FeedClient:
             sink.set_phase(msg.market, msg.phase, msg.ts)
         elif isinstance(msg, protocol.SourceState):
             sink.set_source(msg.name, msg.state, msg.detail, msg.ts)
+            # A bridge whose public source fails, a NATS gateway whose NATS is
+            # away: the connection is fine, the quotes are not live.
+            self._source_down = msg.state == "down"
+            if self._source_down:
+                sink.stale = True
+            elif sink.stale and self.connected:
+                sink.stale = False
+                self._emit("live")
             self._emit("source", f"{msg.name} {msg.state}" + (f": {msg.detail}" if msg.detail else ""))
         elif isinstance(msg, protocol.Hello):
             sink.set_trade_date(msg.trade_date)

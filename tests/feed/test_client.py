@@ -198,3 +198,26 @@ async def test_silent_feed_goes_stale_and_recovers():
     client.stop()
     assert await asyncio.wait_for(task, 5) == "stopped"
     await server.close()
+
+
+async def test_a_source_down_keeps_quotes_stale_while_frames_arrive_until_it_is_up():
+    """A bridge's public source, a NATS gateway's NATS: the link is fine, the quotes are not live."""
+    server = QuoteServer(wait_for_client=False)
+    await server.start()
+    await server.publish({"type": "quotes", "ts": T0, "quotes": full_quotes(random.Random(2))})
+    store = Store()
+    events = []
+    client = FeedClient(server.url, store, on_event=events.append)
+    task = asyncio.create_task(client.run())
+    await wait_for(lambda: store.source is None and not store.stale and client.connected, timeout=5)
+    await server.publish({"type": "source", "ts": T0 + 1, "name": "nats", "state": "down", "detail": "away"})
+    await wait_for(lambda: store.stale, timeout=5)
+    await server.publish({"type": "quotes", "ts": T0 + 3000, "quotes": [{"symbol": "600000.SH", "ts": T0 + 3000, "volume": 1}]})
+    await asyncio.sleep(0.1)
+    assert store.stale  # a frame arrived, and the quotes are still not live
+    await server.publish({"type": "source", "ts": T0 + 3001, "name": "nats", "state": "up"})
+    await wait_for(lambda: not store.stale, timeout=5)
+    assert [e.state for e in events].count("live") >= 1
+    client.stop()
+    assert await asyncio.wait_for(task, 5) == "stopped"
+    await server.close()
