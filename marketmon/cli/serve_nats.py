@@ -12,22 +12,22 @@ from marketmon.cli.options import cannot_listen, clock_time, run_until_signal, s
 
 
 def run_nats(args: argparse.Namespace) -> int:
-    from marketmon.serve.nats_bus import NatsMissing, nats_module
+    from marketmon.serve.nats_bus import NatsMissing, NatsUnavailable, nats_module
 
     if args.from_nats and args.publish:
         raise UsageError("--publish goes with --demo, --replay or --upstream, not --from")
     if args.subjects and not args.from_nats:
         raise UsageError("--subjects goes with --from")
     try:
-        nats = nats_module()
+        nats_module()
     except NatsMissing as exc:
         raise UsageError(str(exc)) from None
     listen = server_options(args)
     start = _gateway(args, listen) if args.from_nats else _publisher(args, listen)
     try:
         return run_until_signal(start)
-    except (nats.errors.NoServersError, OSError) as exc:
-        print(f"marketmon: cannot reach NATS at {args.from_nats or args.publish}: {exc}", file=sys.stderr)
+    except NatsUnavailable as exc:
+        print(f"marketmon: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
 
 
@@ -42,15 +42,10 @@ def _gateway(args: argparse.Namespace, listen: dict[str, Any]) -> Any:
 
     async def start() -> Any:
         try:
-            await gateway.start()
+            await gateway.start()  # listens first, then connects to NATS (waiting for it if need be)
         except OSError as exc:
             await gateway.close()
-            if gateway.server.port == args.port and args.port:  # never bound: the address is the trouble
-                raise cannot_listen(args, exc) from None
-            raise
-        except BaseException:
-            await gateway.close()
-            raise
+            raise cannot_listen(args, exc) from None
         print(f"gateway for {args.from_nats} on {gateway.url}", flush=True)
         return gateway
 
@@ -78,7 +73,8 @@ def _publisher(args: argparse.Namespace, listen: dict[str, Any]) -> Any:
         publisher = NatsPublisher(args.publish)
         try:
             await publisher.attach(getattr(feed.server, "server", feed.server))  # a gateway's own QuoteServer
-        except BaseException:
+        except NatsUnavailable:
+            await publisher.close()
             await feed.close()
             raise
         what = choice.describe(feed.server.trade_date)

@@ -35,6 +35,10 @@ class NatsMissing(RuntimeError):
     """nats-py is not installed."""
 
 
+class NatsUnavailable(RuntimeError):
+    """The NATS server answers but cannot keep the bucket (JetStream off, no space, ...)."""
+
+
 def nats_module() -> Any:
     try:
         import nats
@@ -102,6 +106,10 @@ async def bucket(js: Any, name: str, *, create: bool) -> Any:
     only), a gateway only opens it and raises BucketNotFoundError until it exists."""
     if not create:
         return await js.key_value(name)
+    from nats.errors import Error as NatsError
     from nats.js.api import KeyValueConfig, StorageType
 
-    return await js.create_key_value(KeyValueConfig(bucket=name, history=1, storage=StorageType.FILE))
+    try:
+        return await js.create_key_value(KeyValueConfig(bucket=name, history=1, storage=StorageType.FILE))
+    except NatsError as exc:  # NoRespondersError: JetStream is not enabled
+        raise NatsUnavailable(f"cannot keep the bucket {name!r} on NATS (is JetStream on, -js?): {exc!r}") from None
