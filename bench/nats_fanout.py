@@ -115,8 +115,8 @@ async def terminals(args: argparse.Namespace) -> None:
     tasks = [asyncio.create_task(one(urls[i % len(urls)])) for i in range(args.count)]
     await asyncio.wait_for(ready.wait(), 300)
     print("ready", flush=True)
-    await asyncio.gather(*tasks)
-    print(json.dumps({"delays": delays, "last": last}), flush=True)
+    failed = [repr(r) for r in await asyncio.gather(*tasks, return_exceptions=True) if r is not None]
+    print(json.dumps({"delays": delays, "last": last, "failed": failed[:5], "failures": len(failed)}), flush=True)
 
 
 # the run ------------------------------------------------------------------------------------------
@@ -137,10 +137,10 @@ def free_port() -> int:
 
 
 async def spawn(*argv: str) -> asyncio.subprocess.Process:
+    # stderr passes through: a process that fails says why
     return await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        limit=2**28,
-    )  # fmt: skip
+        *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**28
+    )
 
 
 async def url_of(proc: asyncio.subprocess.Process) -> str:
@@ -200,6 +200,7 @@ async def run_once(args: argparse.Namespace, nats_url: str | None) -> dict:
         "p50_ms": delays[len(delays) // 2], "p99_ms": delays[int(len(delays) * 0.99)],
         "mean_ms": round(statistics.fmean(delays), 1),
         "exact": sum(x == updates for x in lasts),
+        "failures": sum(r["failures"] for r in results), "failed": [f for r in results for f in r["failed"]][:5],
         "rss_mb_peak": [round(p / 2**20) for p in peak],
     }  # fmt: skip
 
@@ -226,6 +227,8 @@ async def bench(args: argparse.Namespace) -> None:
         print(f"{name:28} {r['gateways']} x {r['terminals'] // r['gateways']} terminals: "
               f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, mean {r['mean_ms']} ms, "
               f"exact {r['exact']}/{r['terminals']}, RSS per gateway {r['rss_mb_peak']} MB")  # fmt: skip
+        if r["failures"]:
+            print(f"  {r['failures']} terminals failed: {r['failed']}")
     ratio = lambda k: fanned[k] / max(baseline[k], 1)  # noqa: E731
     print(f"ratios NATS/baseline: p50 x{ratio('p50_ms'):.2f}, p99 x{ratio('p99_ms'):.2f}, "
           f"RSS per gateway x{max(fanned['rss_mb_peak']) / max(baseline['rss_mb_peak'][0], 1):.2f}; "

@@ -95,8 +95,9 @@ async def connect(url: str, on_error: Callable[[str], None], **callbacks: Any) -
             told.add(what)
             on_error(what)
 
+    servers = [u.strip() for u in url.split(",") if u.strip()]  # a cluster: nats://a:4222,nats://b:4222
     return await nats.connect(
-        url, max_reconnect_attempts=-1, reconnect_time_wait=RECONNECT_WAIT, connect_timeout=2,
+        servers, max_reconnect_attempts=-1, reconnect_time_wait=RECONNECT_WAIT, connect_timeout=2,
         allow_reconnect=True, error_cb=error_cb, **callbacks,
     )  # fmt: skip
 
