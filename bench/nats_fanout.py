@@ -165,7 +165,7 @@ async def run_once(args: argparse.Namespace, nats_url: str | None) -> dict:
     else:
         gateways = [await spawn(sys.executable, "-m", "marketmon", "serve", "--upstream", feed_url, "--port", "0")]
     urls = [await url_of(g) for g in gateways]
-    count = args.terminals * len(gateways)
+    count = args.terminals * len(gateways) if nats_url else args.baseline_terminals or args.terminals
     per = [count // args.drivers + (i < count % args.drivers) for i in range(args.drivers)]
     drivers = []
     for i, n in enumerate(per):
@@ -224,7 +224,7 @@ async def bench(args: argparse.Namespace) -> None:
     load = f"{args.rate:g} msg/s x {args.quotes} quotes over {args.symbols} instruments, {args.seconds:g} s"
     print(f"market: {load}; {os.cpu_count()} cores")
     for name, r in (("serve --upstream (baseline)", baseline), ("NATS -> serve --from", fanned)):
-        print(f"{name:28} {r['gateways']} x {r['terminals'] // r['gateways']} terminals: "
+        print(f"{name:28} {r['gateways']} x {r['terminals'] // r['gateways']} terminals: "  # fmt: skip
               f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, mean {r['mean_ms']} ms, "
               f"exact {r['exact']}/{r['terminals']}, RSS per gateway {r['rss_mb_peak']} MB")  # fmt: skip
         if r["failures"]:
@@ -242,6 +242,7 @@ def main() -> None:
     parser.add_argument("mode", nargs="?", default="bench", choices=("bench", "feed", "terminals"))
     parser.add_argument("--gateways", type=int, default=3)
     parser.add_argument("--terminals", type=int, default=100, help="per gateway")
+    parser.add_argument("--baseline-terminals", type=int, help="on the one serve --upstream (default --terminals)")
     parser.add_argument("--drivers", type=int, default=2, help="processes the terminals run in")
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--quotes", type=int, default=100)

@@ -87,13 +87,14 @@ class NatsGateway:
     async def start(self) -> int:
         port = await self.server.start()
         self._nc = await nats_bus.connect(
-            self.nats_url, lambda what: self.on_event("error", what), disconnected_cb=self._disconnected, reconnected_cb=self._reconnected
-        )
+            self.nats_url, lambda what: self.on_event("error", what),
+            disconnected_cb=self._disconnected, reconnected_cb=self._reconnected,
+        )  # fmt: skip
         self._js = self._nc.jetstream()
         self._tasks = [
             asyncio.create_task(self.relay.pump(), name="nats-gateway-pump"),
             asyncio.create_task(self._take(), name="nats-gateway-take"),
-            asyncio.create_task(self._read_bucket(), name="nats-gateway-read"),
+            asyncio.create_task(self._read_bucket_until_done(), name="nats-gateway-read"),
         ]
         return port
 
@@ -117,6 +118,17 @@ class NatsGateway:
         await self.close()
 
     # reading the bucket --------------------------------------------------------------
+
+    async def _read_bucket_until_done(self) -> None:
+        """Read the bucket; a read cut short by NATS going away again is tried again."""
+        while True:
+            try:
+                return await self._read_bucket()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 (whatever NATS said: say it, try again)
+                self.on_event("error", f"reading the bucket: {type(exc).__name__}: {exc}")
+                await asyncio.sleep(nats_bus.RECONNECT_WAIT)
 
     async def _read_bucket(self) -> None:
         """(Re)subscribe to every pattern from the latest value of each key on."""
@@ -228,7 +240,7 @@ class NatsGateway:
 
     def _reread(self) -> None:
         self.rereads += 1
-        self._tasks.append(asyncio.create_task(self._read_bucket(), name="nats-gateway-reread"))
+        self._tasks.append(asyncio.create_task(self._read_bucket_until_done(), name="nats-gateway-reread"))
 
     # NATS connection -------------------------------------------------------------------
 

@@ -72,8 +72,9 @@ class NatsPublisher:
     async def attach(self, server: QuoteServer) -> None:
         """Connect, take the server's state as it is now, and follow it."""
         self._nc = await nats_bus.connect(
-            self.url, lambda what: self.on_event("error", what), disconnected_cb=self._disconnected, reconnected_cb=self._reconnected
-        )
+            self.url, lambda what: self.on_event("error", what),
+            disconnected_cb=self._disconnected, reconnected_cb=self._reconnected,
+        )  # fmt: skip
         self._js = self._nc.jetstream(timeout=ACK_TIMEOUT)
         await nats_bus.bucket(self._js, self.bucket_name, create=True)
         self._connected.set()

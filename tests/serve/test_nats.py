@@ -363,3 +363,18 @@ async def test_a_nats_server_without_jetstream_cannot_be_published_to(tmp_path):
         plain.kill()
     assert proc.returncode == 1
     assert "is JetStream on" in err.decode()
+
+
+async def test_the_fanout_bench_runs_small():
+    """bench/nats_fanout.py end to end at a tiny size: both runs exact, figures printed beside the baseline."""
+    bench = Path(__file__).resolve().parents[2] / "bench" / "nats_fanout.py"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(bench), "--gateways", "2", "--terminals", "2", "--seconds", "2", "--rate", "5",
+        "--quotes", "5", "--symbols", "20", "--json", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    figures = json.loads(out.decode().splitlines()[-1])
+    assert figures["baseline"]["exact"] == figures["baseline"]["terminals"] == 2
+    assert figures["nats"]["exact"] == figures["nats"]["terminals"] == 4
+    assert "ratios NATS/baseline: p50 x" in out.decode()
