@@ -50,6 +50,7 @@ def add_parser(sub: Any) -> None:
     bridge.add_argument("--base-url", help="the source's base URL (default: its public host)")
     add_budget_option(bridge)
     add_server_options(bridge)
+    bridge.add_argument("--publish", metavar="NATS_URL", help="also publish the quotes to NATS (docs/scale.md)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,4 +82,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"bridging {args.source} ({what}, every {args.interval:g}s) on {feed.url}", flush=True)
         return feed
 
+    if args.publish:
+        from marketmon.cli.serve_nats import run_published
+
+        return run_published(start, args.publish)
     return run_until_signal(start)

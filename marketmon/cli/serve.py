@@ -37,10 +37,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.speed < 0:
         raise UsageError("--speed must be 0 or more")
-    if args.from_nats or args.publish:
-        from marketmon.cli.serve_nats import run_nats
+    if args.from_nats:
+        from marketmon.cli.serve_nats import run_gateway
 
-        return run_nats(args)
+        return run_gateway(args)
     if args.subjects:
         raise UsageError("--subjects goes with --from")
     choice = FeedChoice(
@@ -67,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         # After an upstream eof the gateway keeps serving the final state (and
         # the eof) to terminals that join late, until Ctrl-C.
+        if args.publish:
+            from marketmon.cli.serve_nats import run_published
+
+            return run_published(start, args.publish)
         return run_until_signal(start)
     except FeedUnreachable as exc:
         print(f"marketmon: {exc}", file=sys.stderr)

@@ -29,6 +29,7 @@ BUCKET = "marketmon"
 PREFIX = "marketmon"  # of the change subjects
 SESSION = "session"
 RECONNECT_WAIT = 0.5  # seconds between reconnect attempts to the NATS server
+CLOSE_TIMEOUT = 5.0  # seconds a NATS connection has to close (it flushes; a dead server cannot answer)
 
 
 class NatsMissing(RuntimeError):

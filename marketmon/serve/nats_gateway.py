@@ -107,7 +107,7 @@ class NatsGateway:
         if self._nc is not None:
             self._closing = True
             with contextlib.suppress(Exception):
-                await self._nc.close()
+                await asyncio.wait_for(self._nc.close(), nats_bus.CLOSE_TIMEOUT)
         await self.server.close()
 
     async def __aenter__(self) -> NatsGateway:

@@ -91,7 +91,7 @@ class NatsPublisher:
         if self._nc is not None:
             self._closing = True
             with contextlib.suppress(Exception):
-                await self._nc.close()
+                await asyncio.wait_for(self._nc.close(), nats_bus.CLOSE_TIMEOUT)
 
     def _take_state(self, server: QuoteServer) -> None:
         for quote in server.quotes.values():

@@ -312,6 +312,23 @@ async def test_a_slow_terminal_on_a_nats_gateway_gets_merged_updates_and_ends_ex
     assert merged > 0 and slow.messages < fast.messages  # merged, not buffered without bound
 
 
+async def test_a_bridge_publishes_a_public_source_to_nats(nats_server):
+    """`bridge sina --publish`: a gateway fed from NATS serves the source's quotes and its health."""
+    from .test_bridge import DATA, FakeSource
+
+    with FakeSource((DATA / "sina-a-share.gbk.txt").read_bytes()) as fake:
+        proc, _ = await run_cli("bridge", "sina", "--symbols", "600000,688521", "--port", "0", "--interval", "1",
+                                "--base-url", fake.url, "--publish", nats_server.url)  # fmt: skip
+        try:
+            async with NatsGateway(nats_server.url, on_event=lambda *a: None) as gateway:
+                await wait_for(lambda: len(gateway.server.quotes) == 2, timeout=20)
+                await wait_for(lambda: (gateway.server.source or {}).get("name") == "sina", timeout=20)
+                assert gateway.server.quotes["688521.SH"]["last"] == 154.39
+                assert gateway.server.quotes["600000.SH"]["volume"] == 61_234_500
+        finally:
+            assert await stop_cli(proc) == 0
+
+
 def test_key_names_and_patterns():
     assert nats_bus.key_of({"symbol": "688521.SH"}) == "q.SH.688521"
     assert nats_bus.key_of({"type": "status", "market": "HK"}) == "status.HK"
