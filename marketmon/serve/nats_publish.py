@@ -66,6 +66,7 @@ class NatsPublisher:
         self._js: Any = None
         self._writer: asyncio.Task | None = None
         self._trade_date: str | None = None
+        self._in_flight: list[asyncio.Future] = []  # puts awaiting their acknowledgement
 
     # lifecycle ---------------------------------------------------------------------
 
@@ -136,6 +137,8 @@ class NatsPublisher:
         if self._closing:
             return
         self._connected.clear()
+        for future in self._in_flight:
+            future.cancel()  # their acks will not come: the keys stay dirty, put again once back
         self.on_event("disconnected", self.url)
 
     async def _reconnected(self) -> None:
@@ -186,11 +189,14 @@ class NatsPublisher:
     async def _put_all(self, keys: list[str]) -> list[str]:
         """Put these keys' latest values; return those JetStream did not acknowledge."""
         subject = f"$KV.{self.bucket_name}."
-        futures = [await self._js.publish_async(subject + key, protocol.encode(self.values[key])) for key in keys]
-        done, pending = await asyncio.wait(futures, timeout=ACK_TIMEOUT) if futures else (set(), set())
+        futures = self._in_flight = []
+        for key in keys:
+            futures.append(await self._js.publish_async(subject + key, protocol.encode(self.values[key])))
+        _, pending = await asyncio.wait(futures, timeout=ACK_TIMEOUT) if futures else (set(), set())
         for future in pending:
             future.cancel()  # frees its place among the puts in flight
-        failed = [key for key, f in zip(keys, futures, strict=True) if f in pending or f.exception() is not None]
+        self._in_flight = []
+        failed = [key for key, f in zip(keys, futures, strict=True) if f.cancelled() or f.exception() is not None]
         self.puts += len(keys) - len(failed)
         return failed
 
