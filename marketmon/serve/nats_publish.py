@@ -147,7 +147,8 @@ class NatsPublisher:
         self._trade_date = None
         self._connected.set()
         self._wake.set()
-        self.on_event("reconnected", f"{self.url}: putting {len(self.values)} keys again")
+        dropped = f"; {self.changes_dropped} change messages not sent while away" if self.changes_dropped else ""
+        self.on_event("reconnected", f"{self.url}: putting {len(self.values)} keys again{dropped}")
 
     async def _write(self) -> None:
         while True:

@@ -244,7 +244,9 @@ async def test_publisher_keeps_state_while_nats_is_away_and_puts_it_all_when_bac
     server = QuoteServer(None, wait_for_client=False)
     await server.start()
     await server.publish({"type": "quotes", "ts": T0, "quotes": [{"symbol": "600000.SH", "last": 10.0, "volume": 1}]})
-    publisher = NatsPublisher(nats_server.url, bucket=bucket, on_event=lambda state, detail: events.append(state))
+    said: list[str] = []
+    publisher = NatsPublisher(nats_server.url, bucket=bucket,
+                              on_event=lambda state, detail: events.append(state) or said.append(detail))  # fmt: skip
     gateway = NatsGateway(nats_server.url, bucket=bucket, on_event=lambda state, detail: events.append(state))
     try:
         await publisher.attach(server)
@@ -262,6 +264,7 @@ async def test_publisher_keeps_state_while_nats_is_away_and_puts_it_all_when_bac
         await wait_for(lambda: gateway.server.quotes["600000.SH"]["volume"] == 49, timeout=20)
         await wait_for(lambda: gateway.server.status.get("CN", {}).get("phase") == "closed")
         assert not gateway.relay.stale and "reconnected" in events and gateway.rereads >= 1
+        assert any(f"{publisher.changes_dropped} change messages not sent while away" in d for d in said)
         await server.finish()
         await asyncio.wait_for(gateway.ended.wait(), 20)
     finally:
