@@ -44,6 +44,12 @@ INDEX_SECIDS = {"000001.SH": ("1.000001", 3870.6), "399001.SZ": ("0.399001", 130
 FAULTS = ("403", "429", "html", "truncated", "frozen")
 
 
+def hhmmss(seconds_after_0930: int) -> int:
+    """A market time as East Money's pools write it: 09:31:00 -> 93100."""
+    t = dt.datetime(2000, 1, 1, 9, 30) + dt.timedelta(seconds=seconds_after_0930)
+    return t.hour * 10000 + t.minute * 100 + t.second
+
+
 def market_id(symbol: str) -> int:
     return {"SH": 1, "SZ": 0, "BJ": 0, "HK": 116}[symbol.rsplit(".", 1)[1]]
 
@@ -97,6 +103,8 @@ class FakeMarket:
                         "f6": 9.1e11 + now % 1000, "f12": sid.split(".")[1], "f13": int(sid.split(".")[0]),
                         "f14": INDICES[symbol], "f15": round(level * 1.01 * 100), "f16": round(level * 0.99 * 100),
                         "f17": round(level * 100), "f18": round(level * 100), "f124": now, "f152": dp}  # fmt: skip
+        if secid == "120.HKDCNYC":  # the HKD/CNY central parity, four places
+            return {"f1": 4, "f2": 9131, "f12": "HKDCNYC", "f13": 120, "f14": "HKD/CNY", "f18": 9128, "f124": now}
         m, code = secid.split(".")
         symbol = next((s for s in (f"{code}.SH", f"{code}.SZ", f"{code}.BJ", f"{code}.HK")
                        if s in self.insts and market_id(s) == int(m)), None)  # fmt: skip
@@ -152,16 +160,16 @@ class FakeMarket:
                 limits = self.limits(s)
                 up = int(limits[0] * 1000) if limits else 0
                 rows.append({"c": s[:6], "m": market_id(s), "n": self.names[s], "p": up, "zdp": 10.0,
-                             "lbc": n % 4 + 1, "fbt": 93000 + n * 100, "lbt": 100000 + n * 100,
+                             "lbc": n % 4 + 1, "fbt": hhmmss(n * 60), "lbt": hhmmss(1800 + n * 60),
                              "fund": 50_000_000 + n * 1_000_000, "zbc": n % 3, "hybk": "半导体",
                              "zttj": {"days": n % 4 + 1, "ct": n % 4 + 1}})  # fmt: skip
         elif endpoint == "getTopicZBPool":
             for n, s in enumerate(self.broken):
-                rows.append({"c": s[:6], "m": market_id(s), "n": self.names[s], "p": 0, "fbt": 94500 + n * 100,
+                rows.append({"c": s[:6], "m": market_id(s), "n": self.names[s], "p": 0, "fbt": hhmmss(900 + n * 60),
                              "zbc": n + 1, "hybk": "软件开发"})  # fmt: skip
         elif endpoint == "getTopicDTPool":
             for n, s in enumerate(self.down):
-                rows.append({"c": s[:6], "m": market_id(s), "n": self.names[s], "p": 0, "lbt": 140000 + n,
+                rows.append({"c": s[:6], "m": market_id(s), "n": self.names[s], "p": 0, "lbt": hhmmss(16200 + n),
                              "fund": 20_000_000.0 + n, "days": n % 2 + 1, "oc": n % 2})  # fmt: skip
         qdate = int(self.trade_date.strftime("%Y%m%d"))
         return {"rc": 0, "data": {"tc": len(rows), "qdate": qdate, "pool": rows}}

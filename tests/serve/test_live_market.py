@@ -257,7 +257,7 @@ async def test_the_lists_are_quoted_while_the_market_is_still_being_listed(tmp_p
             await asyncio.wait_for(task, 10)
             await server.close()
     assert early < 20  # the list's symbol (and the strip) first...
-    assert engine.store.frame.height == len(market.insts) + len(INDEX_SECIDS)  # ...then the whole market
+    assert engine.store.frame.height == len(market.insts) + len(INDEX_SECIDS) + 1  # ...then the whole market and the rate
 
 
 def test_watch_source_all_json_prints_the_market_the_flow_and_limit_events(tmp_path, monkeypatch, capsys):
@@ -271,7 +271,7 @@ def test_watch_source_all_json_prints_the_market_the_flow_and_limit_events(tmp_p
     assert code == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     quotes = {e["symbol"]: e for e in events if e["event"] == "quote"}
-    assert len(quotes) == len(market.insts) + len(INDEX_SECIDS)  # the whole served market
+    assert len(quotes) == len(market.insts) + len(INDEX_SECIDS) + 1  # the whole served market, the HKD/CNY rate too
     flow = next(e for e in events if e["event"] == "flow")
     assert flow["ts"] and flow["southbound"]["SH"]["net_buy_cny"] > 0
     limit_ups = {e["symbol"] for e in events if e["event"] == "alert" and e["rule"] == "limit_up"}
