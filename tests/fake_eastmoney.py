@@ -126,7 +126,18 @@ class FakeMarket:
 
     # answers ---------------------------------------------------------------
 
+    def ah_pairs(self) -> list[tuple[str, str]]:
+        """Three A shares paired with three HK stocks: the AH board's rows."""
+        a_shares = [s for s in sorted(self.insts) if s.endswith(".SH") and self.insts[s].kind == "stock"]
+        hk = [s for s in sorted(self.insts) if s.endswith(".HK")]
+        return list(zip(a_shares[:3], hk[:3], strict=False))
+
     def clist(self, fs: str, page: int, size: int) -> dict[str, Any]:
+        if fs == "b:DLMK0101":  # the A/H board: H code f12, A code f191, name f193
+            rows = self.ah_pairs()[(page - 1) * size : page * size]
+            diff = [{"f12": h[:-3], "f13": 116, "f14": self.names[h], "f191": a[:6], "f193": self.names[a]}
+                    for a, h in rows]  # fmt: skip
+            return {"rc": 0, "data": {"total": len(self.ah_pairs()), "diff": diff} if diff else None}
         kinds = {FILTERS["A-shares"]: ("stock", False), FILTERS["ETFs"]: ("etf", False),
                  FILTERS["Southbound HK"]: ("stock", True)}  # fmt: skip
         kind, hk = kinds.get(fs, (None, False))

@@ -331,13 +331,14 @@ def breadth_event(store: Store) -> dict[str, Any]:
         }  # fmt: skip
     rate = store.quote(ah_pairs.RATE_SYMBOL)
     rate_last = rate["last"] if rate else None
-    symbols = {s for p in ah_pairs.bundled_pairs() for s in (p.a, p.h)}
+    known = ah_pairs.with_listed(store.listed_pairs())
+    symbols = {s for p in known for s in (p.a, p.h)}
     prices = dict(store.rows_of(symbols, ("symbol", "last")).iter_rows())
     event["hkdcny"] = rate_last
     event["ah"] = [
         {"a": p.pair.a, "h": p.pair.h, "name": p.pair.name, "a_price": float(p.a_price),
          "h_cny": float(p.h_cny), "premium_pct": float(p.premium_pct)}
-        for p in ah_pairs.premiums(prices, rate_last)
+        for p in ah_pairs.premiums(prices, rate_last, known)
     ]  # fmt: skip
     return event
 

@@ -81,6 +81,7 @@ class Quote(msgspec.Struct, omit_defaults=True, gc=False):
     first_seal: TimeOfDay | None = None  # first time at the limit today
     last_seal: TimeOfDay | None = None  # last time it sealed the limit today
     board_opens: Days | None = None  # times the sealed board opened today (炸板次数)
+    ah_pair: Symbol | None = None  # an A share's H share (A/H pair), from a source that lists pairs
 
 
 QUOTE_FIELDS: tuple[str, ...] = Quote.__struct_fields__

@@ -17,6 +17,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 RATE_SYMBOL = "HKDCNY.FX"  # CNY per HKD, a quote like any other
 MILLI = Decimal("0.001")
@@ -42,6 +46,15 @@ def bundled_pairs() -> tuple[Pair, ...]:
     text = resources.files("marketmon.data").joinpath("pairs", "ah.csv").read_text(encoding="utf-8")
     rows = csv.DictReader(line for line in text.splitlines() if line and not line.startswith("#"))
     return tuple(Pair(r["a"], r["h"], r["name"]) for r in rows)
+
+
+def with_listed(listed: Iterable[tuple[str, str, str | None]]) -> tuple[Pair, ...]:
+    """The bundled pairs, refreshed by what a source lists: (A, H, name) rows from
+    the quotes' `ah_pair` field. A listed A share's pair wins over the file's; the
+    file's other pairs stay (a source that lists only some loses none)."""
+    listed_pairs = {a: Pair(a, h, name or a) for a, h, name in listed}
+    kept = [p for p in bundled_pairs() if p.a not in listed_pairs]
+    return (*kept, *listed_pairs.values())
 
 
 def _exact(x: float | Decimal | None) -> Decimal | None:

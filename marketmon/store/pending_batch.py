@@ -39,7 +39,7 @@ _WIRE_TYPES: dict[str, pl.DataType] = {
     "currency": pl.String, "st": pl.Boolean, "listed": pl.String, "limit_up": pl.Float64,
     "limit_down": pl.Float64, "suspended": pl.Boolean,
     "limit_days": pl.Int64, "limit_down_days": pl.Int64, "seal_amount": pl.Float64,
-    "first_seal": pl.String, "last_seal": pl.String, "board_opens": pl.Int64,
+    "first_seal": pl.String, "last_seal": pl.String, "board_opens": pl.Int64, "ah_pair": pl.String,
 }  # fmt: skip
 BATCH_SCHEMA = pl.Schema({COLUMN_OF[f]: _WIRE_TYPES[f] for f in QUOTE_FIELDS})
 

@@ -188,6 +188,11 @@ class Store:
         if ts:
             self.clock = ts if self.clock is None else max(self.clock, ts)
 
+    def listed_pairs(self) -> list[tuple[str, str, str | None]]:
+        """(A, H, name) of the A/H pairs the feed named (`ah_pair`), for ah_pairs.with_listed."""
+        rows = self.frame.filter(pl.col("ah_pair").is_not_null()).select("symbol", "ah_pair", "name")
+        return list(rows.iter_rows())
+
     def set_flow(self, southbound: dict[str, dict[str, Any]], top: list[dict[str, Any]], ts: int | None) -> None:
         self.flow.latest = {"southbound": southbound, "top": top, "ts": ts}
         if ts is not None:

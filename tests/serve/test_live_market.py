@@ -294,3 +294,34 @@ def test_the_hkd_cny_rate_is_a_quote_from_tencent_and_east_money():
     (rate,) = eastmoney.parse(json.dumps({"rc": 0, "data": {"diff": [item]}})).quotes
     assert (rate["symbol"], rate["last"], rate["prev_close"]) == ("HKDCNY.FX", 0.9131, 0.9128)
     assert "suspended" not in rate  # a rate is not a security that trades or halts
+
+
+async def test_the_ah_pairs_east_money_lists_reach_the_screen_with_the_rate(tmp_path):
+    from marketmon.market import ah_pairs
+
+    market = FakeMarket(300)
+    listed = market.ah_pairs()
+    with FakeEastMoney(market) as fake:
+        server = BridgeServer("eastmoney", [], interval=0.1, base_url=fake.url, poll_options=FAST,
+                              whole_market=True, market_cache=tmp_path, extras_options=EXTRAS)  # fmt: skip
+        engine = await run_engine(server, lambda e: len(e.store.listed_pairs()) == len(listed)
+                                  and e.store.quote("HKDCNY.FX") is not None)  # fmt: skip
+    store = engine.store
+    assert {(a, h) for a, h, _ in store.listed_pairs()} == set(listed)
+    known = ah_pairs.with_listed(store.listed_pairs())
+    assert set(listed) <= {(p.a, p.h) for p in known} and ("688981.SH", "00981.HK") in {(p.a, p.h) for p in known}
+    prices = dict(store.rows_of({s for p in known for s in (p.a, p.h)}, ("symbol", "last")).iter_rows())
+    shown = ah_pairs.premiums(prices, store.quote("HKDCNY.FX")["last"], known)
+    assert {p.pair.a for p in shown} == {a for a, _ in listed}  # the listed pairs, priced with the live rate
+
+
+def test_a_pair_row_that_is_not_an_a_and_an_h_share_is_skipped():
+    from marketmon.serve.sources import ah_list
+
+    body = {"rc": 0, "data": {"total": 3, "diff": [
+        {"f12": "00981", "f191": "688981", "f193": "中芯国际"},
+        {"f12": "00700", "f191": "00700", "f193": "not an A share"},
+        {"f12": None, "f191": "600000"},
+    ]}}  # fmt: skip
+    pairs, total, skipped = ah_list.parse_page(json.dumps(body))
+    assert pairs == [("688981.SH", "00981.HK", "中芯国际")] and total == 3 and len(skipped) == 2

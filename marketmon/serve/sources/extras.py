@@ -12,6 +12,7 @@ and the bridge's event) and retried next round; the quotes go on regardless.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from marketmon.market.sessions import trade_date_of
 from marketmon.serve.flow_record import FlowRecord
-from marketmon.serve.sources import connect_flow, limit_pools
+from marketmon.serve.sources import ah_list, connect_flow, limit_pools
 from marketmon.serve.sources.base import ParseError, local_ms
 from marketmon.serve.sources.eastmoney import BASE_URL as PUSH2
 from marketmon.serve.sources.poll import FetchError, RequestBudget, diff, fetch
@@ -67,11 +68,13 @@ class MarketExtras:
         self._saved_at = 0.0
         self._in_pools: set[str] = set()
         self._pools_applied = False
+        self._pairs_day: dt.date | None = None  # the A/H pairs are listed once a day
+        self._pairs: list[tuple[str, str, str | None]] = []
 
     async def run(self) -> None:
         """Seed the flow history once, then poll until cancelled."""
         await self._attempt("history", self.seed_history)
-        flow_at = pools_at = -float("inf")
+        flow_at = pools_at = pairs_at = -float("inf")
         while True:
             now = time.monotonic()
             if now - flow_at >= self.flow_every:
@@ -81,6 +84,10 @@ class MarketExtras:
             if self.state and (now - pools_at >= self.pools_every or not self._pools_applied):
                 pools_at = now
                 await self._attempt("pools", self.poll_pools)
+            if self.state and self._pairs_day != trade_date_of(int(time.time() * 1000)) \
+                    and now - pairs_at >= self.pools_every:  # fmt: skip
+                pairs_at = now
+                await self._attempt("pairs", self.poll_pairs)
             await asyncio.sleep(min(self.interval, self.flow_every))
 
     async def _attempt(self, part: str, poll: Callable[[], Any]) -> None:
@@ -182,4 +189,32 @@ class MarketExtras:
         changed = diff(self.state, quotes)
         if changed:
             await self.server.publish({"type": "quotes", "ts": now, "quotes": changed})
+        await self._apply_pairs()
 
+    # A/H pairs ---------------------------------------------------------------
+
+    async def poll_pairs(self) -> None:
+        """The day's A/H pairs, as each A share's `ah_pair` field."""
+        pairs: list[tuple[str, str, str | None]] = []
+        for page in range(1, 21):  # ~150 pairs: two pages; 20 is a bound, not a need
+            try:
+                found, total, skipped = ah_list.parse_page(await self._get(ah_list.list_url(self.push2, page)))
+            except ParseError as exc:
+                raise FetchError(f"unreadable A/H pair list: {exc}") from None
+            for line in skipped:
+                log.info("eastmoney pairs: skipped %s", line)
+            pairs.extend(found)
+            if not found or total is None or len(pairs) >= total:
+                break
+        self._pairs_day, self._pairs = trade_date_of(int(time.time() * 1000)), pairs
+        await self._apply_pairs()
+
+    async def _apply_pairs(self) -> None:
+        """Each listed pair to its A share once the quote pollers know it (a market
+        polled in turns gets to know its A shares over a few minutes)."""
+        now = int(time.time() * 1000)
+        quotes = [{"symbol": a, "ts": now, "ah_pair": h} for a, h, _name in self._pairs
+                  if a in self.state and self.state[a].get("ah_pair") != h]  # fmt: skip
+        changed = diff(self.state, quotes)
+        if changed:
+            await self.server.publish({"type": "quotes", "ts": now, "quotes": changed})

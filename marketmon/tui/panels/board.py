@@ -83,9 +83,10 @@ class BoardPanel(palette.Tones, VerticalScroll):
         wide = breadth(frame, store.a_share_turnover(), previous)
         rate = store.quote(ah_pairs.RATE_SYMBOL)
         rate_last = rate["last"] if rate else None
-        symbols = {s for p in ah_pairs.bundled_pairs() for s in (p.a, p.h)}
+        known = ah_pairs.with_listed(store.listed_pairs())  # the file's, refreshed by a source's list
+        symbols = {s for p in known for s in (p.a, p.h)}
         prices = dict(store.rows_of(symbols, ("symbol", "last")).iter_rows())
-        pairs = ah_pairs.premiums(prices, rate_last)
+        pairs = ah_pairs.premiums(prices, rate_last, known)
         self.query_one("#board-ladder", Static).update(self._ladders(up, down))
         self.query_one("#board-side", Static).update(self._side(wide, pairs, rate_last))
 
