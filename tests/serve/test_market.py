@@ -84,7 +84,8 @@ class Push2:
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def lists(self) -> list[str]:
-        return [r for r in self.requests if r.startswith("/api/qt/clist/get")]
+        """The market's list pages (not the A/H board, which the bridge's extras list)."""
+        return [r for r in self.requests if r.startswith("/api/qt/clist/get") and "DLMK0101" not in r]
 
     def __enter__(self) -> Push2:
         self.thread.start()
