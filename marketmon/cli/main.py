@@ -15,6 +15,7 @@ from pathlib import Path
 from marketmon import __version__
 from marketmon.cli import alerts, bench, bridge, convert, record, serve, watch, watchlist
 from marketmon.cli.exit_codes import EXIT_OK, EXIT_USAGE, UsageError
+from marketmon.cli.options import check_speed
 
 # Each module adds its subcommand and runs it; the order is the one --help shows.
 COMMANDS = {
@@ -56,8 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_screen(args: argparse.Namespace) -> int:
     """The TUI, built from typed arguments: the app knows no argparse."""
-    if args.speed is not None and args.speed < 0:
-        raise UsageError("--speed must be 0 or more")
+    check_speed(args.speed)
     if args.source and args.url:
         raise UsageError("--source and --url are two feeds: give one")
     if not args.source and (args.base_url or args.budget is not None):

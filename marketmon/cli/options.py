@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import datetime as dt
 import signal
 import sys
@@ -65,6 +66,12 @@ def clock_time(text: str | None) -> dt.time | None:
         raise UsageError(f"bad time {text!r}: use HH:MM") from None
 
 
+def check_speed(speed: float | None) -> None:
+    """A replay speed: 0 (as fast as it goes) or more; nan and inf are no speed."""
+    if speed is not None and not (math.isfinite(speed) and speed >= 0):
+        raise UsageError(f"--speed must be a number, 0 or more (got {speed:g})")
+
+
 def add_server_options(parser: argparse.ArgumentParser, *, port: int = 8765) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=port)
@@ -76,6 +83,8 @@ def add_server_options(parser: argparse.ArgumentParser, *, port: int = 8765) -> 
 def server_options(args: argparse.Namespace) -> dict[str, Any]:
     """host, port, token and TLS from the command line; warns when a server is
     exposed beyond this machine with no token."""
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be from 0 to 65535 (got {args.port})")
     ssl_context = _tls(args)
     if args.host not in LOOPBACK and not args.token:
         print(f"marketmon: warning: listening on {args.host} with no --token: anyone who can reach it may connect",

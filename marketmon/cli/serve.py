@@ -8,7 +8,9 @@ import sys
 from typing import Any
 
 from marketmon.cli.exit_codes import EXIT_UNREACHABLE, UsageError
-from marketmon.cli.options import add_server_options, cannot_listen, clock_time, run_until_signal, server_options
+from marketmon.cli.options import (
+    add_server_options, cannot_listen, check_speed, clock_time, run_until_signal, server_options,
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -35,8 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from marketmon.feed.client import FeedUnreachable
     from marketmon.serve.recording import RecordingError
 
-    if args.speed < 0:
-        raise UsageError("--speed must be 0 or more")
+    check_speed(args.speed)
     if args.from_nats:
         from marketmon.cli.serve_nats import run_gateway
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from marketmon.cli.bridge import MIN_INTERVAL, SOURCE_HELP, add_budget_option, check_budget, source_list
 from marketmon.cli.exit_codes import EXIT_OK, EXIT_UNREACHABLE, UsageError
-from marketmon.cli.options import settings_or_usage, symbols_from
+from marketmon.cli.options import check_speed, settings_or_usage, symbols_from
 from marketmon.feed.safe_text import printable as _safe
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if args.source and args.interval < MIN_INTERVAL:
         raise UsageError(f"--interval must be at least {MIN_INTERVAL:g} s: public sources block fast pollers")
     check_budget(args.budget)
+    check_speed(args.speed)
     out = Output(sys.stdout, as_json=args.json)
     try:
         return asyncio.run(_watch(args, symbols, alerts, out, _sinks(args, settings, alerts)))

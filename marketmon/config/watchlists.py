@@ -6,6 +6,7 @@ caller keeps running on what it had. Editing lives in `editing.py`.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -126,7 +127,8 @@ def parse_rules(table: dict[str, Any], base: RuleSet, path: Path | str, text: st
                 setattr(rules, key, None)
                 continue
             positive = key not in SIGNED_RULES
-            if isinstance(value, bool) or not isinstance(value, int | float) or (positive and value <= 0):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+                    or (positive and value <= 0):  # TOML has nan and inf: no threshold a price can cross
                 raise WatchlistError(path, f"'{key}' must be {NUMBER_RULES[key]}", *where)
             setattr(rules, key, float(value))
         elif key == "fast_move_minutes":

@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import ModalScreen, Screen, SystemModalScreen
@@ -47,7 +47,7 @@ from marketmon.tui.panels.index_strip import IndexStrip
 from marketmon.tui.panels.limit_board import LimitBoard
 from marketmon.tui.panels.southbound import SouthboundPanel
 from marketmon.tui.panels.status_bar import StatusBar
-from marketmon.tui.panels.watchlist import COLUMNS, WatchlistPanel, WatchTable
+from marketmon.tui.panels.watchlist import ASCENDING_FIRST, COLUMNS, SORT_CYCLE, WatchlistPanel, WatchTable
 from marketmon.tui.trace import PaintTrace
 from marketmon.tui.widgets.grid import Grid
 
@@ -354,8 +354,9 @@ class MarketmonApp(ListEditing, App[int]):
 
     def action_sort_next(self) -> None:
         table = self.watchlists.table
-        order = [None, *(c.key for c in COLUMNS)]
-        table.sort_by(order[(order.index(table.sort_key) + 1) % len(order)])
+        order = [None, *SORT_CYCLE]
+        key = order[(order.index(table.sort_key) + 1) % len(order)]
+        table.sort_by(key, reverse=key is not None and key not in ASCENDING_FIRST)
         self._say_sort(table)
 
     def action_sort_reverse(self) -> None:
@@ -372,8 +373,15 @@ class MarketmonApp(ListEditing, App[int]):
         self._say_sort(self.watchlists.table)
 
     def _say_sort(self, table: WatchTable) -> None:
-        label = next((c.label for c in COLUMNS if c.key == table.sort_key), "list order")
-        self.notify(f"Sorted by {label}{' (reversed)' if table.reverse else ''}", timeout=2)
+        key = table.sort_key
+        label = next((c.label for c in COLUMNS if c.key == key), "list order")
+        if key in ("code", "name"):
+            how = " Z-A" if table.reverse else " A-Z"
+        elif key is not None:
+            how = ", highest first ▼" if table.reverse else ", lowest first ▲"
+        else:
+            how = " (reversed)" if table.reverse else ""
+        self.notify(f"Sorted by {label}{how}", timeout=2)
 
     @on(Grid.HeaderSelected)
     def _header_clicked(self, event: Grid.HeaderSelected) -> None:
@@ -399,6 +407,13 @@ class MarketmonApp(ListEditing, App[int]):
         if isinstance(event.grid, WatchTable):
             self.detail.show(event.key, self.store)
             self.action_view("detail")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # Textual's own Quit, Theme and Keys would stand beside ours (Quit, Theme: NAME,
+        # Help): the palette lists each command once.
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Quit", "Theme", "Keys"):
+                yield command
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

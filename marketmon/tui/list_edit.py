@@ -191,6 +191,9 @@ class ListEditing:
         index = table.symbols.index(symbol) + step
         if 0 <= index < len(table.symbols):
             self._edit(lambda: editing.move_symbol(self._editable(table), symbol, index))
+        else:
+            where = "first" if step < 0 else "last"
+            self.notify(f"{symbol} is already {where} in {table.title}", title="Watchlist", timeout=3)
 
     def action_move_to_list(self) -> None:
         table = self._list_table()

@@ -8,7 +8,7 @@ from marketmon.tui import keys
 from marketmon.tui.app import MarketmonApp
 from marketmon.tui.dialogs.help import HelpScreen
 from marketmon.tui.panels.detail import Detail
-from marketmon.tui.panels.watchlist import WatchTable
+from marketmon.tui.panels.watchlist import COLUMNS, SORT_CYCLE, WatchTable
 
 from .conftest import demo_app, ready
 
@@ -111,20 +111,28 @@ async def test_s_cycles_the_sort_column_and_r_reverses(home):
         await ready(pilot)
         table = app.watchlists.table
         listed = codes(table)
-        await pilot.press("s")  # list order -> code
-        assert table.sort_key == "code" and codes(table) == sorted(listed)
-        await pilot.press("r")
-        assert table.reverse and codes(table) == sorted(listed, reverse=True)
-        await pilot.press("s", "s", "s")  # name, last, pct
-        assert table.sort_key == "pct"
+        await pilot.press("s")  # list order -> Pct, biggest gain first (issue 14 item 10)
+        assert table.sort_key == "pct" and table.reverse
         pcts = [app.store.quote(s)["pct"] for s in codes(table)]
         assert pcts == sorted(pcts, reverse=True)
+        assert "▼" in table.columns["pct"].label.plain  # the header says which column, which way
+        assert not any("▼" in c.label.plain or "▲" in c.label.plain for k, c in table.columns.items() if k != "pct")
         await pilot.press("r")
         pcts = [app.store.quote(s)["pct"] for s in codes(table)]
-        assert pcts == sorted(pcts)
-        for _ in range(len(table.columns) - 3):  # ... round to the list order again
+        assert pcts == sorted(pcts) and "▲" in table.columns["pct"].label.plain
+        await pilot.press("s")  # then Amount, biggest first
+        assert table.sort_key == "turnover" and table.reverse and "▲" not in table.columns["pct"].label.plain
+        for _ in range(len(SORT_CYCLE) - 2):
             await pilot.press("s")
+        assert table.sort_key == "name" and not table.reverse and codes(table) == sorted(
+            listed, key=lambda s: app.store.quote(s)["name"])
+        await pilot.press("s")  # ... round to the list order again
         assert table.sort_key is None and codes(table) == listed
+        assert all("▲" not in c.label.plain and "▼" not in c.label.plain for c in table.columns.values())
+
+
+def test_s_goes_through_every_column_once() -> None:
+    assert sorted(SORT_CYCLE) == sorted(c.key for c in COLUMNS)
 
 
 async def test_slash_filters_by_code_or_name_and_escape_clears(home):

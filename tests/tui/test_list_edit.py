@@ -5,6 +5,7 @@ an editor changed; the whole "add a stock, set 5 %, hear it once" story."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -341,7 +342,18 @@ def test_any_typed_threshold_is_a_number_off_or_an_error(text: str) -> None:
         value = parse_rule("pct_below", text)
     except ValueError:
         return
-    assert value is None or value is False or isinstance(value, int | float)
+    assert value is None or value is False or (isinstance(value, int | float) and math.isfinite(value))
+
+
+@given(st.sampled_from(["nan", "inf", "-inf", "NaN", "Infinity", "+inf%"]))
+def test_nan_and_inf_are_no_threshold(text: str) -> None:
+    for key in ("pct_above", "pct_below", "volume_spike"):
+        try:
+            parse_rule(key, text)
+        except ValueError as exc:
+            assert "finite" in str(exc)
+        else:
+            raise AssertionError(f"{text!r} taken as a {key}")
 
 
 SEED_INSTRUMENTS = [Instrument(i.symbol, i.name) for i in INSTRUMENTS]

@@ -6,6 +6,7 @@ writes the file. Error messages are shown as `Text`, never as markup.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -71,6 +72,8 @@ def parse_rule(key: str, text: str) -> Any:
         number = float(text.rstrip("%"))
     except ValueError:
         raise ValueError(f"'{key}' must be a number, or off") from None
+    if not math.isfinite(number):  # float() takes "nan" and "inf": no threshold a price can cross
+        raise ValueError(f"'{key}' must be a finite number, or off")
     if key == "fast_move_minutes":
         if not number.is_integer():
             raise ValueError("'fast_move_minutes' must be a whole number")

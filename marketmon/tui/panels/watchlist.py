@@ -22,7 +22,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import ContentSwitcher, Input, Tab, Tabs
+from textual.widgets import ContentSwitcher, Input, Static, Tab, Tabs
 
 from marketmon.config.watchlists import Watchlist
 from marketmon.feed.safe_text import printable
@@ -99,6 +99,19 @@ BY_KEY = {c.key: c for c in COLUMNS}
 FIRST_TO_HIDE = ("change", "volume")
 
 
+# `s` goes through the columns in this order (list order last): the figures a
+# trader sorts by most first. Text columns sort A-Z, figures biggest first.
+SORT_CYCLE = ("pct", "turnover", "to_limit", "premium", "last", "change", "volume", "iopv", "mark", "code", "name")
+ASCENDING_FIRST = frozenset({"code", "name", "to_limit", "mark"})  # nearest the limit first, A-Z
+
+
+def _header(col: Column, arrow: str = "") -> Text:
+    """A column's header; the sorted one carries ▲ / ▼ on the side its figures align to."""
+    room = col.width - 1
+    label = col.label if not arrow or cell_len(col.label) < room else set_cell_size(col.label, room - 1)
+    return Text(" " + _fit(arrow + label if col.right else label + arrow, col))
+
+
 def _pct_plain(value: float | None) -> str:
     return fmt.DASH if value is None else f"{value:.2f}%"
 
@@ -132,7 +145,8 @@ class WatchTable(palette.Tones, Grid):
 
     def on_mount(self) -> None:
         for col in COLUMNS:
-            self.add_column(Text(" " + _fit(col.label, col)), width=col.width, key=col.key)
+            self.add_column(_header(col), width=col.width, key=col.key)
+        self._show_sort()
         for symbol in self.symbols or ():
             self._new_row(symbol, dict.fromkeys(FIELDS) | {"symbol": symbol})
 
@@ -230,6 +244,12 @@ class WatchTable(palette.Tones, Grid):
         if reverse is not None:
             self.reverse = reverse
         self.apply_sort()
+        self._show_sort()
+
+    def _show_sort(self) -> None:
+        for col in COLUMNS:
+            arrow = ("▼" if self.reverse else "▲") if col.key == self.sort_key else ""
+            self.set_label(col.key, _header(col, arrow))
 
     def apply_sort(self) -> None:
         selected = self.selected_symbol
@@ -310,11 +330,13 @@ class WatchlistPanel(Vertical):
         tabs = [Tab(self._label(n, t), id=self._tab_id(t)) for n, t in enumerate(self.tables, 1)]
         yield Tabs(*tabs, id="wl-tabs")
         yield Input(placeholder="filter: code or name (Enter keeps, Esc clears)", id="wl-filter")
+        yield Static(id="wl-no-match")  # a filter that matches nothing says so, not an empty table
         with ContentSwitcher(initial=self.tables[0].id, id="wl-switch"):
             yield from self.tables
 
     def on_mount(self) -> None:
         self.query_one("#wl-filter").display = False
+        self.query_one("#wl-no-match").display = False
 
     # which table ---------------------------------------------------------------
 
@@ -346,6 +368,7 @@ class WatchlistPanel(Vertical):
         self.query_one(ContentSwitcher).current = self.tables[index].id
         table = self.tables[index]
         table.set_filter(self.query_one("#wl-filter", Input).value)
+        self._say_no_match()
         self._pending_sync = True  # catch up with what changed while hidden, without flashing
         if self.app.focused is None or isinstance(self.app.focused, WatchTable):
             table.focus()
@@ -437,12 +460,25 @@ class WatchlistPanel(Vertical):
         if clear:
             box.value = ""
             self.table.set_filter("")
+            self._say_no_match()
         box.display = bool(box.value)
         self.table.focus()
 
     @on(Input.Changed, "#wl-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.table.set_filter(event.value)
+        table = self.table
+        table.set_filter(event.value)
+        self._say_no_match()
+        if table.selected_symbol is not None:
+            self.post_message(self.Selected(table.selected_symbol))  # the chart follows the row landed on
+
+    def _say_no_match(self) -> None:
+        table, note = self.table, self.query_one("#wl-no-match", Static)
+        empty = bool(table.filter_text) and table.row_count == 0 and bool(table.cells)
+        note.display = empty
+        if empty:
+            what = printable(table.filter_text, 24)
+            note.update(Text(f" No instrument in {printable(table.title, 24)} matches '{what}' (Esc clears the filter)"))
 
     @on(Input.Submitted, "#wl-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:

@@ -160,6 +160,14 @@ class Grid(ScrollView, can_focus=True):
             self._resize()
             self.refresh()
 
+    def set_label(self, key: str, label: Text) -> None:
+        """A column's header text changed (a sort arrow came or went)."""
+        column = self.columns[key]
+        if column.label != label:
+            column.label = label
+            self._header = None
+            self.refresh_line(0)
+
     def hide_columns(self, keys: Iterable[str]) -> None:
         """Draw every column but these (their cells are kept and still updated)."""
         hidden = set(keys)
