@@ -387,6 +387,10 @@ def create_list(name: str, symbols: Iterable[str] = (), folder: Path | str | Non
     """A new list file in `folder` (default: the user's watchlist folder)."""
     folder = Path(folder) if folder is not None else paths.user_watchlists_dir()
     path = folder / f"{slug(name)}.toml"
+    if path.name in _copy_slots(folder):
+        # etfs.toml in the user folder is where the bundled ETFs list's copy goes
+        # (user_copy): a new list there would take that list's place.
+        path = folder / f"{slug(name)}-list.toml"
     codes = list(dict.fromkeys(canonical(path, s) for s in symbols))
     array = tomlkit.array()
     for code in codes:
@@ -421,8 +425,9 @@ def rename_list(path: Path | str, new_name: str, *, rename_file: bool = True) ->
 
     edit(path, _on_doc(change))
     target = path.with_name(f"{slug(new_name)}.toml")
-    if not rename_file or target == path or target.exists():
-        return path
+    slots = _copy_slots(path.parent)
+    if not rename_file or target == path or target.exists() or path.name in slots or target.name in slots:
+        return path  # a bundled list's copy keeps its file name: it stays in that list's place
     try:
         os.link(path, target)  # fails if the name was taken meanwhile: never clobber
     except FileExistsError:
@@ -464,6 +469,15 @@ def is_bundled(path: Path | str) -> bool:
     except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13): not ours, and unreadable
         return False
     return any(resolved == p.resolve() for p in bundled_paths())
+
+
+def _copy_slots(folder: Path) -> set[str]:
+    """File names kept in the user folder for copies of the bundled lists."""
+    try:
+        mine = folder.resolve() == paths.user_watchlists_dir().resolve()
+    except (OSError, RuntimeError):
+        return set()
+    return {p.name for p in bundled_paths()} if mine else set()
 
 
 def user_copy(path: Path | str) -> Path:

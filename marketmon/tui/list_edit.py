@@ -24,6 +24,7 @@ from marketmon.config.watcher import WatchlistWatcher
 from marketmon.config.watchlists import Watchlist, WatchlistError
 from marketmon.engine import Engine
 from marketmon.store.state import Store
+from marketmon.tui.lists import bundled_names
 from marketmon.tui.dialogs.prompts import AskText, ChooseList, Confirm
 from marketmon.tui.dialogs.symbol_search import Instrument, SymbolSearch
 from marketmon.tui.dialogs.thresholds import Thresholds
@@ -70,8 +71,9 @@ class ListEditing:
                 self.watchlists.update_list(wl)
                 break
         else:
-            self.lists.append(wl)
-            self.run_worker(self.watchlists.add_list(wl), group="lists")
+            at = self._place_of(wl.path) if wl.path is not None else len(self.lists)
+            self.lists.insert(at, wl)
+            self.run_worker(self.watchlists.add_list(wl, at), group="lists")
         self._rules_changed()
 
     def _list_error(self, error: WatchlistError) -> None:
@@ -164,6 +166,11 @@ class ListEditing:
         def add(symbol: str | None) -> None:
             if symbol is None:
                 return
+            if symbol in (table.symbols or ()):  # nothing to write: a bundled list is not copied for it
+                self.notify(f"{symbol} is already in {table.title}", timeout=3)
+                if symbol in table.rows:
+                    table.move_cursor(row=table.get_row_index(symbol))
+                return
             added = self._edit(lambda: editing.add_symbols(self._editable(table), [symbol]),
                                lambda got: f"Added {symbol} to {table.title}" if got else f"{symbol} is already in {table.title}")  # fmt: skip
             if added is not None and symbol in table.rows:
@@ -219,18 +226,38 @@ class ListEditing:
             return
 
         async def create(name: str | None) -> None:
-            if name is None:
+            if name is None or self._name_taken(name):
                 return
             path = self._edit(lambda: editing.create_list(name))
             if path is None:
                 return
             wl = self.list_watcher.add(path)
-            self.lists.append(wl)
+            at = self._place_of(path)
+            self.lists.insert(at, wl)
             self._show_watchlists()
-            self.watchlists.switch_to(await self.watchlists.add_list(wl))
+            self.watchlists.switch_to(await self.watchlists.add_list(wl, at))
             self.notify(f"New list {name}: {path}. + adds a symbol", timeout=5)
 
         self.push_screen(AskText("New watchlist", placeholder="name, e.g. Robotics"), create)
+
+    def _name_taken(self, name: str, but: WatchTable | None = None) -> bool:
+        """Two lists of one name: number keys, D and M could not say which is which."""
+        wanted = name.strip().casefold()
+        for n, table in enumerate(self.watchlists.tables, 1):
+            if table is not but and table.title.strip().casefold() == wanted:
+                self.notify(f"There is a list named {table.title} already (tab {n}): pick another name",
+                            title="Watchlist not changed", severity="error", timeout=6)  # fmt: skip
+                return True
+        return False
+
+    def _place_of(self, path: Path) -> int:
+        """Where a new list of the user's goes: where the next start will show it
+        (after the bundled lists, among the user's own by file name)."""
+        for i, wl in enumerate(self.lists):
+            mine = wl.path is not None and wl.path.parent == path.parent and wl.path.name not in bundled_names()
+            if mine and wl.path is not None and wl.path.name > path.name:
+                return i
+        return len(self.lists)
 
     def action_rename_list(self) -> None:
         table = self._list_table()
@@ -238,7 +265,7 @@ class ListEditing:
             return
 
         def rename(name: str | None) -> None:
-            if name is None or name == table.title:
+            if name is None or name == table.title or self._name_taken(name, but=table):
                 return
             old = self._editable(table)
             new = self._edit(lambda: editing.rename_list(old, name))

@@ -29,15 +29,24 @@ def load_lists(
             except WatchlistError as exc:
                 errors.append(exc)
         return lists, errors
+    # Each bundled list keeps its place (so do number keys), shown as the user's
+    # copy once edited (same file name in the user folder); then the user's own
+    # lists, by file name. A user list of a bundled list's name hides that one.
     folder = paths.user_watchlists_dir()
+    own: list[Watchlist] = []
     if folder.is_dir():
         for path in sorted(folder.glob("*.toml")):
             try:
-                lists.append(load(path, base))
+                own.append(load(path, base))
             except WatchlistError as exc:
                 errors.append(exc)
-    names = {wl.name for wl in lists}
+    copies = {wl.path.name: wl for wl in own if wl.path is not None and wl.path.name in bundled_names()}
+    own = [wl for wl in own if wl not in copies.values()]
+    names = {wl.name for wl in own}
     for path in bundled():
+        if path.name in copies:
+            lists.append(copies[path.name])
+            continue
         try:
             wl = load(path, base)  # its real path: editing makes a user copy of it (editing.user_copy)
         except WatchlistError as exc:
@@ -45,8 +54,12 @@ def load_lists(
             continue
         if wl.name not in names:
             lists.append(wl)
-            names.add(wl.name)
-    return lists, errors
+    return lists + own, errors
+
+
+def bundled_names() -> set[str]:
+    """The file names of the bundled lists (a user copy has the same one)."""
+    return {p.name for p in bundled()}
 
 
 def bundled() -> list[Path]:

@@ -249,11 +249,11 @@ async def test_editing_a_bundled_list_edits_the_users_copy(home):
         await ready(pilot)
         table = app.watchlists.table
         name = table.path.name
-        await add_by_search(pilot, "Sugon")
+        await add_by_search(pilot, "000001.SZ")  # not in AI chips yet
         copy = paths.user_watchlists_dir() / name
-        assert copy.is_file() and '"603019.SH"' in copy.read_text(encoding="utf-8")
+        assert copy.is_file() and '"000001.SZ"' in copy.read_text(encoding="utf-8")
         assert {p.name: p.read_bytes() for p in bundled_paths()} == bundled
-        assert table.path == copy and "603019.SH" in table.symbols
+        assert table.path == copy and "000001.SZ" in table.symbols
         assert any("bundled example" in n for n in notes(app))
 
 

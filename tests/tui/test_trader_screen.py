@@ -3,12 +3,14 @@ drives the real app on the held demo and failed before its fix."""
 
 from __future__ import annotations
 
+from marketmon.config import paths
+from marketmon.config.watchlists import bundled_paths
 from marketmon.tui.app import MarketmonApp
 from marketmon.tui.dialogs.thresholds import Thresholds
 
 from .conftest import demo_app, ready
 from .test_keys import codes
-from .test_list_edit import notes, two_lists, type_text
+from .test_list_edit import add_by_search, notes, two_lists, type_text, wait_for
 
 SIZE = (160, 48)
 
@@ -89,3 +91,107 @@ async def test_the_thresholds_dialog_refuses_nan_and_inf(home):
             await pilot.press("escape")
             await pilot.pause()
         assert mine.read_bytes() == before
+
+
+# item 2: lists named alike, bundled lists and their copies ------------------------------
+
+
+async def test_a_new_list_named_like_a_bundled_one_does_not_replace_it(home):
+    bundled = {p.name: p.read_bytes() for p in bundled_paths()}
+    app = demo_app(lists=[])  # the bundled lists, as a new user has them
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        titles = [t.title for t in app.watchlists.tables]
+        etfs = titles.index("ETFs")
+        await pilot.press("N")
+        await pilot.pause()
+        await type_text(pilot, "etfs")  # the same name, in other letters
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert [t.title for t in app.watchlists.tables] == titles  # refused
+        assert any("There is a list named ETFs already (tab 3)" in n for n in notes(app))
+        assert not paths.user_watchlists_dir().exists() or not list(paths.user_watchlists_dir().glob("*.toml"))
+
+        await pilot.press("N")  # a name whose file would be the ETFs copy's: another file
+        await pilot.pause()
+        await type_text(pilot, "ETFs!")
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        new = app.watchlists.table
+        assert new.title == "ETFs!" and new.path.name == "etfs-list.toml"
+        await pilot.press(str(etfs + 1))
+        await pilot.pause()
+        assert app.watchlists.table.title == "ETFs"
+        await add_by_search(pilot, "Ping An")  # an edit of the bundled ETFs goes to its own copy
+        copy = paths.user_watchlists_dir() / "etfs.toml"
+        assert copy.is_file() and 'name = "ETFs"' in copy.read_text(encoding="utf-8")
+        assert "09988.HK" not in (new.symbols or [])
+
+        await pilot.press(str(len(titles)))  # the new list: R to a taken name is refused
+        await pilot.pause()
+        assert app.watchlists.table.title == "ETFs!"
+        await pilot.press("R")
+        await pilot.pause()
+        await pilot.press("ctrl+u")
+        await type_text(pilot, "AI chips")
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert app.watchlists.table.title == "ETFs!" and 'name = "ETFs!"' in new.path.read_text(encoding="utf-8")
+        assert any("There is a list named AI chips already (tab 1)" in n for n in notes(app))
+    assert {p.name: p.read_bytes() for p in bundled_paths()} == bundled
+
+    again = demo_app(lists=[])  # after a restart: every tab where it was, ETFs has its symbols and the new one
+    async with again.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        after = [t.title for t in again.watchlists.tables]
+        assert after[: len(titles) - 1] == titles[:-1] and after[len(titles) - 1] == "ETFs!"
+        assert again.watchlists.tables[etfs].path == copy
+        assert len(again.watchlists.tables[etfs].symbols) > 2
+
+
+async def test_a_bundled_list_keeps_its_tab_number_once_copied_and_a_symbol_already_there_copies_nothing(home):
+    app = demo_app(lists=[])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        titles = [t.title for t in app.watchlists.tables]
+        hk = titles.index("HK tech")
+        await pilot.press(str(hk + 1))
+        await pilot.pause()
+        table = app.watchlists.table
+        first = table.symbols[0]
+        await add_by_search(pilot, first)  # already there: said so, nothing copied
+        assert any(f"{first} is already in HK tech" in n for n in notes(app))
+        assert not (paths.user_watchlists_dir() / table.path.name).exists()
+        await pilot.press("j", "K")  # a real edit: the copy is made
+        await pilot.pause(0.3)
+        assert (paths.user_watchlists_dir() / table.path.name).is_file()
+
+    again = demo_app(lists=[])
+    async with again.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert [t.title for t in again.watchlists.tables] == titles  # HK tech is still tab hk + 1
+        assert again.watchlists.tables[hk].symbols[0] != first
+
+
+# item 5: a broken list fixed while running ----------------------------------------------
+
+
+async def test_a_broken_list_fixed_while_running_shows_whole_rows_and_no_stale_table(home):
+    broken = home / "broken.toml"
+    broken.write_text('name = "Fixed"\nsymbols = ["688521.SH", "603019.SH"\n', encoding="utf-8")
+    app = demo_app(lists=[broken])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert any("broken.toml" in n for n in notes(app))
+        assert [t.title for t in app.watchlists.tables] == ["All"]
+        broken.write_text('name = "Fixed"\nsymbols = ["688521.SH", "603019.SH"]\n', encoding="utf-8")
+        await wait_for(pilot, lambda: len(app.watchlists.tables) == 2)
+        await pilot.pause(0.5)
+        fixed, everything = app.watchlists.tables
+        # The All tab on screen shows one table, not the new one stacked on it.
+        assert app.watchlists.table is everything and everything.display and not fixed.display
+        await pilot.press("1")
+        await wait_for(pilot, lambda: fixed.get_cell("603019.SH", "last").plain.strip() not in ("", "-"))
+        assert fixed.get_cell("688521.SH", "name").plain.strip() == "VeriSilicon"
+        assert fixed.get_cell("603019.SH", "name").plain.strip() == "Sugon"
+        assert fixed.get_cell("688521.SH", "last").plain.strip() not in ("", "-")

@@ -415,15 +415,18 @@ class WatchlistPanel(Vertical):
         if table is self.table:
             self._pending_sync = True  # new rows fill on the next tick
 
-    async def add_list(self, wl: Watchlist) -> WatchTable:
-        """A new list: its tab goes before "All"."""
-        everything, current = self.tables[-1], self.table
+    async def add_list(self, wl: Watchlist, index: int | None = None) -> WatchTable:
+        """A new list: its tab goes at `index` (where a restart will show it), else before "All"."""
+        current = self.table
+        at = len(self.tables) - 1 if index is None else max(0, min(index, len(self.tables) - 1))
+        after = self.tables[at]
         table = self._new_table(wl.name, wl.symbols, wl.path)
-        self.tables.insert(len(self.tables) - 1, table)
+        self.tables.insert(at, table)
         self._index = self.tables.index(current)
-        await self.query_one(Tabs).add_tab(Tab(self._label(len(self.tables) - 1, table), id=self._tab_id(table)),
-                                           before=self._tab_id(everything))  # fmt: skip
-        await self.query_one(ContentSwitcher).mount(table, before=everything)
+        await self.query_one(Tabs).add_tab(Tab(self._label(at + 1, table), id=self._tab_id(table)),
+                                           before=self._tab_id(after))  # fmt: skip
+        table.display = False  # a switcher shows one child: a table mounted later is not hidden for us
+        await self.query_one(ContentSwitcher).mount(table, before=after)
         self._relabel()
         return table
 
