@@ -17,13 +17,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import ModalScreen, Screen, SystemModalScreen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Tab, Tabs
+from textual.widgets import Input, Tab, Tabs
 
 from marketmon.alerts.history import AlertHistory
 from marketmon.alerts.notify import Notifier
@@ -50,12 +51,14 @@ from marketmon.tui.panels.status_bar import StatusBar
 from marketmon.tui.panels.watchlist import ASCENDING_FIRST, COLUMNS, SORT_CYCLE, WatchlistPanel, WatchTable
 from marketmon.tui.trace import PaintTrace
 from marketmon.tui.widgets.grid import Grid
+from marketmon.tui.widgets.help_line import HelpLine
 
 DEMO_SPEED = 20.0
 TICK_S = 0.2  # 5 Hz: smooth to the eye, cheap for the CPU; also the flush tick
 # Below this size panels no longer fit side by side: one panel at a time.
 COMPACT_WIDTH, COMPACT_HEIGHT = 140, 32
 TICKER_HEIGHT, NO_STRIP_HEIGHT = 40, 16
+FOOTER_ROOMY_WIDTH = 120  # narrower: the help line drops its padding and the palette hint
 CHART_UNDER_LIST_HEIGHT = 30  # a small terminal this tall still shows the chart under the list
 PANEL_TITLES = {"watchlists": "Watchlists", "detail": "Chart", "limits": "Limit board 涨停/跌停",
                 "etf": "ETF premium", "southbound": "Southbound 港股通", "alerts": "Alerts",
@@ -117,6 +120,7 @@ class MarketmonApp(ListEditing, App[int]):
         self.feed_state = "connecting"
         self.view: str | None = None  # the one panel shown, or None for all
         self._seen: dict[str, int] = {}  # panel id -> store.version it last showed
+        self._unseen_alerts = 0  # alerts fired while the alert log was off screen
         self._startup_notes = [(str(e), "Theme not loaded") for e in theme_errors]
         if settings_error is not None:
             self._startup_notes.append((str(settings_error), "Settings not read: running on defaults"))
@@ -207,7 +211,7 @@ class MarketmonApp(ListEditing, App[int]):
                 yield SouthboundPanel(id="southbound", classes="panel")
                 yield BoardPanel(id="board", classes="panel")
         yield AlertLog(self.history, id="alerts", classes="panel")
-        yield Footer()
+        yield HelpLine()
 
     def part(self, selector: str | type, expect: type = Widget) -> Any:
         """A widget of the main screen, whichever screen (help, palette) is on top."""
@@ -270,6 +274,11 @@ class MarketmonApp(ListEditing, App[int]):
         height = self._main.size.height
         strip.display = height >= NO_STRIP_HEIGHT
         strip.set_class(compact or height < TICKER_HEIGHT, "-ticker")
+        footer, width = self.part(HelpLine), self._main.size.width
+        # The help line fits a small terminal: keys closer together, no palette hint
+        # (Ctrl+P is on the help screen) rather than a label cut in half.
+        footer.compact = width < FOOTER_ROOMY_WIDTH
+        footer.show_command_palette = width >= FOOTER_ROOMY_WIDTH
         shown = VIEW_IDS.get(view) if view else None
         for name, panel_id in VIEW_IDS.items():
             self.part(f"#{panel_id}").display = (shown is None and panel_id not in ZOOM_ONLY) or panel_id == shown
@@ -282,6 +291,8 @@ class MarketmonApp(ListEditing, App[int]):
         self.part("#main").display = shown != "alerts"
         if view is not None:
             self.part("#views", Tabs).active = f"view-{view}"
+        if self._alert_log.display:
+            self._count_unseen(0)  # seen now
         self.call_after_refresh(self._tick)  # panels just shown catch up at once
 
     def action_view(self, name: str) -> None:
@@ -475,6 +486,17 @@ class MarketmonApp(ListEditing, App[int]):
     def _on_alert(self, alert: Alert) -> None:
         self.sinks(alert)
         self._alert_log.add_alert(alert)
+        if not self._alert_log.display:
+            self._count_unseen(self._unseen_alerts + 1)  # a small screen: the panel bar says so
+
+    def _count_unseen(self, n: int) -> None:
+        """Alerts fired while the alert log was not on screen: counted on the panel bar's tab."""
+        if n == self._unseen_alerts:
+            return
+        self._unseen_alerts = n
+        tab = self.part("#views", Tabs).query_one("#view-alerts", Tab)
+        short = next(v[3] for v in keys.VIEWS if v[0] == "alerts")
+        tab.label = Text.assemble(short, (f" {n} ", "bold reverse")) if n else Text(short)
 
     def action_mute(self) -> None:
         muted = self.player.toggle_mute()

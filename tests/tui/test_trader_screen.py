@@ -3,12 +3,14 @@ drives the real app on the held demo and failed before its fix."""
 
 from __future__ import annotations
 
+import re
+
 from marketmon.config import paths
 from marketmon.config.watchlists import bundled_paths
 from marketmon.tui.app import MarketmonApp
 from marketmon.tui.dialogs.thresholds import Thresholds
 
-from .conftest import demo_app, ready
+from .conftest import demo_app, ready, settle
 from .test_keys import codes
 from .test_list_edit import add_by_search, notes, two_lists, type_text, wait_for
 
@@ -195,3 +197,35 @@ async def test_a_broken_list_fixed_while_running_shows_whole_rows_and_no_stale_t
         assert fixed.get_cell("688521.SH", "name").plain.strip() == "VeriSilicon"
         assert fixed.get_cell("603019.SH", "name").plain.strip() == "Sugon"
         assert fixed.get_cell("688521.SH", "last").plain.strip() not in ("", "-")
+
+
+# item 6: a small terminal ------------------------------------------------------------------
+
+
+async def test_at_80x24_alerts_show_on_the_panel_bar_and_nothing_is_cut_in_half(home):
+    app = demo_app("11:00")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, "11:00")
+        alerts = len(app._alert_log.alerts)
+        assert alerts >= 2  # Sugon hit its limit and broke it
+        tab = str(app.query_one("#view-alerts").label)
+        assert tab.split() == ["Alerts", str(alerts)]  # fired while the log was off screen: counted
+        status = shown(app, "#status")
+        assert status.rstrip().endswith("msg/s") and "2025-09-12" in status  # whole parts only
+        strip = shown(app, "#indices")
+        assert all(name in strip for name in ("SSE", "HSI", "HS TECH", "A ")), strip  # Hang Seng and turnover kept
+        footer = [k.description for k in app.query("FooterKey")]
+        assert "Help" in footer and "Reverse" not in footer and not app.query(".-command-palette")
+
+        await pilot.press("a")  # the alert log: seen, the count goes
+        await pilot.pause()
+        assert str(app.query_one("#view-alerts").label).strip() == "Alerts"
+        table = app._alert_log.table
+        assert "Sugon broke from limit up" in table.get_cell(table.ordered_keys[0], "message").plain
+        assert table.columns["name"].hidden and table.columns["message"].width > 30
+
+        await pilot.press("w", "enter")  # the chart: its header gives whole figures or leaves them out
+        await pilot.pause(0.5)
+        header = app.detail.render().plain.split("\n")[0]
+        assert len(header) <= app.detail.size.width and "…" not in header, header
+        assert re.search(r"LU [\d,.]+ LD [\d,.]+$", header), header  # VeriSilicon's limits are off the chart

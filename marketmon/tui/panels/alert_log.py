@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
@@ -49,6 +50,11 @@ class AlertLog(palette.Tones, Vertical):
         self._count = 0
         self.skipped = 0  # history lines that could not be read
         self._pending = False
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Narrow: the message (which names the instrument) gets the name's room, then the rule's.
+        width = event.size.width
+        self.table.hide_columns(("name", "rule") if width < 100 else ("name",) if width < 120 else ())
 
     def compose(self) -> ComposeResult:
         yield Static(id="alert-head", classes="panel-head")

@@ -82,20 +82,28 @@ class Detail(palette.Tones, Widget):
         if q["limit_state"]:
             t.append("  ")
             t.append(" LIMIT UP " if q["limit_state"] == "up" else " LIMIT DOWN ", self.tone(f"limit-{q['limit_state']}"))
-        t.append("  Vol ", self.tone("label"))
-        t.append(fmt.amount(q["volume"]))
-        t.append("  Amt ", self.tone("label"))
-        t.append(fmt.amount(q["turnover"]))
+        # (part, rank): a narrow chart drops whole parts, highest rank first, never half a figure.
+        parts: list[tuple[Text, int]] = [
+            (Text.assemble(("  Vol ", self.tone("label")), fmt.amount(q["volume"])), 3),
+            (Text.assemble(("  Amt ", self.tone("label")), fmt.amount(q["turnover"])), 2),
+        ]
         if q["iopv"] is not None:
-            t.append("  IOPV ", self.tone("label"))
-            t.append(f"{fmt.price(q['iopv'], tick)} {fmt.pct(q['premium_pct'])}", self.tone(fmt.direction(q["premium_pct"])))
+            parts.append((Text.assemble(("  IOPV ", self.tone("label")), (f"{fmt.price(q['iopv'], tick)} {fmt.pct(q['premium_pct'])}",
+                          self.tone(fmt.direction(q["premium_pct"])))), 1))  # fmt: skip
         _, top, bottom = self._range(q)
         if q["limit_up"] is not None and not bottom <= q["limit_up"] <= top:
             # Off the chart: say where the limits are.
-            t.append("  LU ", self.tone("label"))
-            t.append(fmt.price(q["limit_up"], tick), self.tone("limit-up-line"))
-            t.append(" LD ", self.tone("label"))
-            t.append(fmt.price(q["limit_down"], tick), self.tone("limit-down-line"))
+            parts.append((Text.assemble(("  LU ", self.tone("label")),
+                                        (fmt.price(q["limit_up"], tick), self.tone("limit-up-line")),
+                                        (" LD ", self.tone("label")),
+                                        (fmt.price(q["limit_down"], tick), self.tone("limit-down-line"))), 1))  # fmt: skip
+        width = self.size.width or 10**6
+        for rank in (3, 2, 1):
+            if t.cell_len + sum(p.cell_len for p, _ in parts) <= width:
+                break
+            parts = [(p, r) for p, r in parts if r < rank]
+        for part, _rank in parts:
+            t.append_text(part)
         return t
 
     def _range(self, q: dict[str, Any]) -> tuple[float, float, float]:

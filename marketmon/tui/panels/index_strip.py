@@ -6,6 +6,8 @@ intraday sparkline), one ticker line when the terminal is small.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.text import Text
 from textual.widget import Widget
 
@@ -81,20 +83,47 @@ class IndexStrip(palette.Tones, Widget):
         return Text("\n").join(lines)
 
     def _ticker(self) -> Text:
-        """One line: as many whole entries as fit (never a label cut from its figures)."""
-        items = []
+        """One line, entries whole (never a label cut from its figures). When the
+        full entries do not all fit, each gives its % change only, and the least
+        wanted (SZSE, CSI 300, STAR 50) go first: HSI, HS TECH and the turnover stay."""
+        width = self.size.width or 10**6  # unsized (not laid out yet): everything
+        full = self._ticker_items(compact=False)
+        if _line_len(full.values()) <= width:
+            return _join(full.values())
+        items = self._ticker_items(compact=True)
+        for symbol in TICKER_DROP_ORDER:
+            if _line_len(items.values()) <= width:
+                break
+            items.pop(symbol, None)
+        return _join(items.values())
+
+    def _ticker_items(self, compact: bool) -> dict[str, Text]:
+        items: dict[str, Text] = {}
         for symbol, label in INDICES:
             q = self._quotes.get(symbol, {})
             tone = fmt.direction(q.get("change"))
-            figures = f"{fmt.price(q.get('last'), q.get('tick'))} {fmt.pct(q.get('pct'))}"
-            items.append(Text.assemble((f"{label} ", self.tone("label")), (figures, self.tone(tone))))
-        items.append(Text.assemble(("A-shares ", self.tone("label")), (fmt.amount(self._turnover), self.tone("title"))))
-        width = self.size.width or 10**6  # unsized (not laid out yet): everything
-        text = Text(no_wrap=True, overflow="crop")
-        for item in items:
-            if text and text.cell_len + 2 + item.cell_len > width:
-                break
-            if text:
-                text.append("  ")
-            text.append_text(item)
-        return text
+            pct = fmt.pct(q.get("pct"))
+            figures = pct if compact else f"{fmt.price(q.get('last'), q.get('tick'))} {pct}"
+            items[symbol] = Text.assemble((f"{label} ", self.tone("label")), (figures, self.tone(tone)))
+        items["turnover"] = Text.assemble(("A-shares " if not compact else "A ", self.tone("label")),
+                                          (fmt.amount(self._turnover), self.tone("title")))  # fmt: skip
+        return items
+
+
+# A small terminal drops these first: the Hang Seng pair and the turnover tell more.
+TICKER_DROP_ORDER = ("399001.SZ", "000300.SH", "000688.SH", "399006.SZ", "HSTECH.HK", "turnover", "HSI.HK")
+GAP = "  "
+
+
+def _line_len(items: Iterable[Text]) -> int:
+    items = list(items)
+    return sum(t.cell_len for t in items) + len(GAP) * max(0, len(items) - 1)
+
+
+def _join(items: Iterable[Text]) -> Text:
+    text = Text(no_wrap=True, overflow="crop")
+    for i, item in enumerate(items):
+        if i:
+            text.append(GAP)
+        text.append_text(item)
+    return text

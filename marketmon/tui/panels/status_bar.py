@@ -81,41 +81,48 @@ class StatusBar(palette.Tones, Widget):
     def render(self) -> Text:
         feed, trade_date, phases, clock, rate, unclassified, source_down, source_up, no_calendar, failing = (
             self._state or ("connecting", None, (), None, 0, 0, None, None, (), ()))
-        narrow = self.size.width < 100
+        width = self.size.width or 10**6  # unsized (not laid out yet): everything
+        narrow = width < 100
         sep = " │ " if narrow else "  │  "
-        text = Text(no_wrap=True, overflow="ellipsis")
+        # (text, rank): when the line is too long, the highest ranks go first, whole,
+        # so nothing ends cut in the middle ("│ 20"); warnings are never dropped.
+        parts: list[tuple[Text, int]] = []
+        head = Text()
         if self.demo:
             speed = f" {self.speed:g}×" if self.speed else ""
-            text.append(f" DEMO{speed} ", self.tone("demo"))
-            text.append(" ")
+            head.append(f" DEMO{speed} ", self.tone("demo"))
+            head.append(" ")
         label, tone = FEED_LABELS.get(feed, (feed, "muted"))
         if source_down is not None and feed in ("connected", "live", "resync", "stale"):
             # The bridge is reachable but its public source is not: say so, never "live".
             label, tone = f"✕ {source_down.name} down", "bad"
-        text.append(label, self.tone(tone))
+        head.append(label, self.tone(tone))
         if source_up is not None and feed in ("connected", "live", "resync"):
-            text.append(f" {source_up}", self.tone("muted"))  # which public source is live (after a failover too)
-        # Most wanted first: a narrow terminal cuts from the right.
-        text.append(sep, self.tone("muted"))
-        text.append(fmt.clock(clock * 1000 if clock is not None else None), self.tone("title"))
+            head.append(f" {source_up}", self.tone("muted"))  # which public source is live (after a failover too)
+        parts.append((head, 0))
+        parts.append((Text(fmt.clock(clock * 1000 if clock is not None else None), self.tone("title")), 0))
         for market, phase in phases:
-            text.append(sep, self.tone("muted"))
-            text.append(f"{market} ", self.tone("label"))
-            text.append(PHASE_LABELS.get(phase, phase), self.tone("ok" if phase == "continuous" else "muted"))
-        text.append(sep, self.tone("muted"))
-        text.append(trade_date.strftime("%Y-%m-%d %a") if trade_date else "----------", self.tone("title"))
-        text.append(sep, self.tone("muted"))
-        text.append(f"{rate} msg/s", self.tone("muted"))
+            parts.append((Text.assemble((f"{market} ", self.tone("label")),
+                                        (PHASE_LABELS.get(phase, phase), self.tone("ok" if phase == "continuous" else "muted"))),
+                          1))  # fmt: skip
+        day = trade_date.strftime("%Y-%m-%d %a") if trade_date else "----------"
+        parts.append((Text(day if not narrow else day[:10], self.tone("title")), 2))
+        parts.append((Text(f"{rate} msg/s", self.tone("muted")), 3))
         if unclassified:
-            text.append(sep, self.tone("muted"))
-            text.append(f"{unclassified} unclassified", self.tone("bad"))
+            parts.append((Text(f"{unclassified} unclassified", self.tone("bad")), 0))
         if source_down is not None and source_down.detail:
-            text.append(sep, self.tone("muted"))
-            text.append(printable(source_down.detail), self.tone("bad"))
+            parts.append((Text(printable(source_down.detail), self.tone("bad")), 0))
         for market in no_calendar:
-            text.append(sep, self.tone("muted"))
-            text.append(f"no {trade_date.year} {market} calendar: holidays unknown", self.tone("bad"))
+            parts.append((Text(f"no {trade_date.year} {market} calendar: holidays unknown", self.tone("bad")), 0))
         if failing:
-            text.append(sep, self.tone("muted"))
-            text.append(f"✕ alert sink failing: {', '.join(failing)}", self.tone("bad"))
+            parts.append((Text(f"✕ alert sink failing: {', '.join(failing)}", self.tone("bad")), 0))
+        for rank in (3, 2, 1):
+            if sum(t.cell_len for t, _ in parts) + len(sep) * (len(parts) - 1) <= width:
+                break
+            parts = [(t, r) for t, r in parts if r < rank]
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for i, (part, _rank) in enumerate(parts):
+            if i:
+                text.append(sep, self.tone("muted"))
+            text.append_text(part)
         return text
