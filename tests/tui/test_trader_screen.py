@@ -8,11 +8,12 @@ import re
 from marketmon.config import paths
 from marketmon.config.watchlists import bundled_paths
 from marketmon.tui.app import MarketmonApp
+from marketmon.tui.dialogs.prompts import Confirm
 from marketmon.tui.dialogs.thresholds import Thresholds
 
 from .conftest import demo_app, ready, settle
 from .test_keys import codes
-from .test_list_edit import add_by_search, notes, two_lists, type_text, wait_for
+from .test_list_edit import add_by_search, notes, two_lists, type_text, wait_for, write_lists
 
 SIZE = (160, 48)
 
@@ -229,3 +230,36 @@ async def test_at_80x24_alerts_show_on_the_panel_bar_and_nothing_is_cut_in_half(
         header = app.detail.render().plain.split("\n")[0]
         assert len(header) <= app.detail.size.width and "…" not in header, header
         assert re.search(r"LU [\d,.]+ LD [\d,.]+$", header), header  # VeriSilicon's limits are off the chart
+
+
+async def test_southbounds_scrollbar_keeps_a_cell_from_the_figures(home):
+    app = demo_app("16:10", start="16:10")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, "16:10")
+        for selector in ("#sb-top", "#sb-leaders"):
+            table = app.query_one(selector)
+            assert table.row_count > 0
+            columns = sum(c.shown for c in table.columns.values())
+            drawn = table.scrollable_content_region  # less padding and scrollbar
+            assert columns <= drawn.width, selector  # every figure whole
+            # a blank cell between the last figure and the scrollbar (or the panel edge)
+            assert drawn.x + columns + 1 + table.scrollbar_size_vertical <= table.region.right, (selector, drawn)
+
+
+async def test_the_delete_question_is_shown_whole_at_80x24(home):
+    mine, other = write_lists(home)
+    app = demo_app(lists=[mine, other])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("D")
+        await pilot.pause()
+        assert isinstance(app.screen, Confirm)
+        label = app.screen.query_one(".dialog-title")
+        question = label.render().plain if hasattr(label.render(), "plain") else str(label.render())
+        assert str(mine.parent / ".trash") in question
+        box = app.screen.query_one(".dialog-box")
+        assert label.region.right <= box.content_region.right  # inside the box, not cut by its edge
+        lines = label.render_lines(label.region.reset_offset)
+        drawn = "".join(seg.text for line in lines for seg in line).replace(" ", "")
+        assert question.replace(" ", "") in drawn  # every word of it on screen
+        await pilot.press("n")

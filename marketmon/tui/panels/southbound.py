@@ -47,9 +47,11 @@ class SouthboundPanel(palette.Tones, Vertical):
 
     # Side by side in 65 cells at 160x48 (5fr : 8fr = 25 + 40), each with a scrollbar.
     # Every name here is a Hong Kong stock: the code goes without ".HK", as on a 港股通 screen.
-    TOP_COLUMNS = (Col("code", "code", 5), Col("name", "name", 10), Col("net", "net bn", 6, True))
+    # One blank cell stays between the last figure and the scrollbar (panels.tcss), so
+    # that "37.12" never reads as "37.12▄".
+    TOP_COLUMNS = (Col("code", "code", 5), Col("name", "name", 9), Col("net", "net bn", 6, True))
     LEADER_COLUMNS = (
-        Col("code", "code", 5), Col("name", "name", 13), Col("net", f"{LEADER_DAYS}d bn", 7, True),
+        Col("code", "code", 5), Col("name", "name", 13), Col("net", f"{LEADER_DAYS}d bn", 6, True),
         Col("streak", "streak bn", 10, True),  # "20d 123.45"
     )  # fmt: skip
 
