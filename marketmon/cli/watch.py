@@ -13,6 +13,7 @@ import math
 import signal
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from marketmon.cli.bridge import MIN_INTERVAL, SOURCE_HELP, add_budget_option, check_budget, source_list
@@ -157,6 +158,7 @@ async def _watch(
 
     engine = Engine(feed.url, symbols=_with_pairs(symbols, alerts), alerts=alerts, on_alert=on_alert, on_feed=out.feed,
                     day=day_recorder(choice, write=False))  # a script reads the record; the screen writes it
+    out.market_clock = lambda: engine.store.clock
     if sinks.player is not None:
         sinks.player.phases = lambda: engine.store.phases
     loop = asyncio.get_running_loop()
@@ -233,6 +235,10 @@ class Output:
 
         self.stream, self.as_json = stream, as_json
         self._encode = msgspec.json.Encoder().encode
+        # The text log's times are all market time (the feed's clock, Asia/Shanghai):
+        # before the first quote there is none, and a feed event says "--:--:--"
+        # rather than mix in the wall clock.
+        self.market_clock: Callable[[], int | None] = lambda: None
 
     def _line(self, obj: dict[str, Any]) -> None:
         self.stream.write(self._encode(obj).decode() + "\n")
@@ -258,7 +264,8 @@ class Output:
         if self.as_json:
             self._line({"event": "feed", "state": event.state, "ts": event.ts})
         else:
-            self.stream.write(f"{_clock(event.ts)}  feed {event.state} {_safe(event.detail)}\n")
+            when = _clock(event.ts) if self.market_clock() is not None else "--:--:--"
+            self.stream.write(f"{when}  feed {event.state} {_safe(event.detail)}\n".rstrip() + "\n")
 
     def closing(self, engine: Engine, symbols: list[str] | None, elapsed: float) -> None:
         store = engine.store
@@ -305,8 +312,13 @@ def closing_rows(store: Store, symbols: list[str] | None) -> list[dict[str, Any]
         if symbols is not None and row["symbol"] not in symbols:
             continue
         item = {k: _clean(row[k]) for k in QUOTE_KEYS}
-        item["pct"] = None if item["pct"] is None else round(item["pct"], 4)
-        item["premium_pct"] = None if item["premium_pct"] is None else round(item["premium_pct"], 4)
+        # No float noise (-55.80999999999949): prices to their tick, IOPV to 4
+        # places (exchanges publish it finer than the tick), percents to 4, amounts to the cent.
+        places = _price_places(row["tick"], row["board"])
+        for key in PRICE_KEYS:
+            item[key] = _round(item[key], places)
+        for key, n in (("iopv", 4), ("pct", 4), ("premium_pct", 4), ("volume", 2), ("turnover", 2)):
+            item[key] = _round(item[key], n)
         item["stale"] = store.stale
         item |= {k: row[k] for k in POOL_KEYS if row.get(k) is not None}
         out.append(item)
@@ -354,6 +366,22 @@ def _previous_turnover(store: Store) -> float | None:
 
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+PRICE_KEYS = ("last", "prev_close", "open", "high", "low", "change", "limit_up", "limit_down")
+
+
+def _price_places(tick: float | None, board: str | None) -> int:
+    """Decimal places of a price: its tick's (0.01 -> 2, 0.001 -> 3); Hong Kong
+    quotes a stock under 0.25 HKD in 0.001, so HK keeps 3."""
+    places = max(0, -math.floor(math.log10(tick) + 1e-9)) if tick and tick > 0 else 3
+    return max(places, 3) if board == "hk" else places
+
+
+def _round(value: Any, places: int) -> Any:
+    if not isinstance(value, float):
+        return value
+    return round(value, places)
 
 
 def _clean(value: Any) -> Any:

@@ -1,0 +1,54 @@
+"""`marketmon watch` output as a script reads it (issue 14 item 10): no float
+noise in JSON, one clock (market time) in the text log."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from marketmon.cli.main import main
+from marketmon.cli.watch import PRICE_KEYS, _price_places, _round
+
+
+def _places(value: float) -> int:
+    text = repr(value)
+    return len(text.split(".")[1]) if "." in text and "e" not in text else 0
+
+
+def test_json_figures_are_rounded_to_their_tick(capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MARKETMON_HOME", str(tmp_path))
+    assert main(["watch", "--demo", "--all", "--speed", "0", "--json"]) == 0
+    quotes = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"event":"quote"' in line]
+    assert len(quotes) > 50
+    for q in quotes:
+        for key in PRICE_KEYS:
+            if isinstance(q[key], float):
+                assert _places(q[key]) <= (3 if q["board"] in ("fund", "hk", "bond") else 2), (q["symbol"], key, q[key])
+        for key in ("pct", "premium_pct", "iopv"):
+            assert q[key] is None or _places(q[key]) <= 4, (q["symbol"], key, q[key])
+        for key in ("volume", "turnover"):
+            assert q[key] is None or _places(float(q[key])) <= 2, (q["symbol"], key, q[key])
+    verisilicon = next(q for q in quotes if q["symbol"] == "688521.SH")
+    assert verisilicon["change"] == 25.73 and verisilicon["last"] == 154.39
+
+
+def test_the_text_log_is_in_market_time_only(capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MARKETMON_HOME", str(tmp_path))
+    assert main(["watch", "--demo", "--symbols", "688521.SH,603019.SH", "--speed", "0"]) == 0
+    log = capsys.readouterr().out.split("\n\n")[0].splitlines()
+    times = [line.split()[0] for line in log]
+    assert times[0] == "--:--:--" and "feed connected" in log[0]  # before the first quote: no market time yet
+    assert times[1:] == sorted(times[1:]) and all(re.fullmatch(r"\d\d:\d\d:\d\d", t) for t in times[1:])
+    assert log[-1].startswith("16:10:00") and "feed eof" in log[-1]  # the replay's end, not the wall clock
+    assert all("09:15:00" <= t <= "16:10:00" for t in times[1:])
+
+
+@given(st.integers(min_value=-10**7, max_value=10**7), st.sampled_from([0.01, 0.001]),
+       st.floats(min_value=-1e-9, max_value=1e-9))  # fmt: skip
+def test_a_price_with_float_noise_rounds_to_its_tick(ticks: int, tick: float, noise: float) -> None:
+    places = _price_places(tick, "main")
+    clean = float(f"{ticks * tick:.{places}f}")
+    assert _round(ticks * tick + noise, places) == clean
