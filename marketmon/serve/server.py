@@ -93,6 +93,7 @@ class QuoteServer:
         self.source: dict[str, Any] | None = None  # a bridge's source health, replayed to every new client
         self.clock: int | None = None  # ts of the last event played
         self.finished = asyncio.Event()
+        self._pace: tuple[float, int] | None = None  # (loop time, market ms) the replay is paced from
         self.messages_sent = 0
         self._connections: set[_Connection] = set()
         self._taps: list[Callable[[dict[str, Any]], None]] = []
@@ -215,7 +216,10 @@ class QuoteServer:
         if self.wait_for_client:
             await self._first_subscriber.wait()
         wall0 = loop.time()
-        ts0 = pending.ts if pending else 0
+        # The day goes on from the opening moment: a quiet stretch after it (09:25:30
+        # to the 09:30 open) passes at the replay's speed, as it would live.
+        ts0 = opening if pending else 0
+        self._pace = (wall0, ts0)
         sent = 0
         for event in _chain(pending, events):
             while self.until is not None and event.ts > self.until:
@@ -223,6 +227,7 @@ class QuoteServer:
                 self._hold_moved.clear()
                 await self._hold_moved.wait()
                 wall0, ts0 = loop.time(), event.ts  # the pace starts again from here
+                self._pace = (wall0, ts0)
             if self.speed > 0:
                 delay = wall0 + (event.ts - ts0) / 1000 / self.speed - loop.time()
                 if delay > 0:
@@ -230,7 +235,20 @@ class QuoteServer:
             elif (sent := sent + 1) % 64 == 0:
                 await asyncio.sleep(0)  # let clients and writers run
             await self.publish(event.body)
+        self._pace = None
         await self.finish()
+
+    def replay_clock(self) -> int | None:
+        """The replayed market time now (epoch ms), also between messages: a quiet
+        stretch (09:25-09:30, the lunch break) passes at the replay's speed.
+        Held or ended, it stands still at the last message's time."""
+        if self._pace is None or self.speed <= 0:
+            return self.clock
+        wall0, ts0 = self._pace
+        now = ts0 + (asyncio.get_running_loop().time() - wall0) * 1000 * self.speed
+        if self.until is not None:
+            now = min(now, self.until)
+        return max(self.clock or 0, int(now))
 
     def hold(self, until: int | None) -> None:
         """Move the hold: play on to `until` (market ms), or to the end with None."""

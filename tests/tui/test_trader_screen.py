@@ -3,15 +3,22 @@ drives the real app on the held demo and failed before its fix."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import time
+from types import SimpleNamespace
 
+from marketmon.alerts.history import AlertHistory
+from marketmon.alerts.rules import Alert
 from marketmon.config import paths
 from marketmon.config.watchlists import bundled_paths
 from marketmon.tui.app import MarketmonApp
 from marketmon.tui.dialogs.prompts import Confirm
 from marketmon.tui.dialogs.thresholds import Thresholds
 
-from .conftest import demo_app, ready, settle
+from marketmon.tui.fmt import MARKET_TZ
+
+from .conftest import LISTS, at, demo_app, ready, settle
 from .test_keys import codes
 from .test_list_edit import add_by_search, notes, two_lists, type_text, wait_for, write_lists
 
@@ -263,3 +270,77 @@ async def test_the_delete_question_is_shown_whole_at_80x24(home):
         drawn = "".join(seg.text for line in lines for seg in line).replace(" ", "")
         assert question.replace(" ", "") in drawn  # every word of it on screen
         await pilot.press("n")
+
+
+# item 9: time and staleness ---------------------------------------------------------------
+
+
+def _status_clock(app: MarketmonApp) -> str:
+    return re.search(r"\d\d:\d\d:\d\d", shown(app, "#status")).group(0)
+
+
+async def test_the_clock_moves_through_the_quiet_minutes_before_the_open(home):
+    # 09:25-09:30: the auction is over, nothing trades, no quote comes; the clock goes on.
+    app = MarketmonApp(speed=30, demo_start=at("09:25:30"), demo_until=at("09:29:30"), watchlists=LISTS,
+                       feed_options={"stale_after": 3600})  # fmt: skip
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.store is not None and app.store.clock is not None, timeout=60)
+        await pilot.pause(0.5)
+        quotes, first = app.store.clock, _status_clock(app)
+        await pilot.pause(2.5)
+        later = _status_clock(app)
+        assert later > first and app.store.clock == quotes  # the clock moved; no quote came
+        assert "live" in shown(app, "#status")
+        await wait_for(pilot, lambda: _status_clock(app) == "09:29:30", timeout=20)
+        await pilot.pause(1.0)
+        assert _status_clock(app) == "09:29:30"  # held: it stands still
+
+
+def test_a_live_feed_of_today_shows_the_wall_clock_and_a_down_one_its_last_moment() -> None:
+    app = MarketmonApp(url="ws://127.0.0.1:9/")
+    now = int(time.time() * 1000)
+    today = dt.datetime.fromtimestamp(now / 1000, MARKET_TZ).date()
+    store = SimpleNamespace(clock=now - 120_000, stale=False, trade_date=today)  # lunch: the last quote 2 min ago
+    app.feed_state = "live"
+    assert abs(app._market_clock(store) - now) < 5_000
+    app.feed_state = "reconnecting"
+    assert app._market_clock(store) == store.clock
+    app.feed_state, store.trade_date = "live", today - dt.timedelta(days=3)  # a recording: its own time
+    assert app._market_clock(store) == store.clock
+
+
+async def test_rows_are_drawn_faint_and_marked_old_while_the_feed_is_down(home):
+    app = demo_app("10:30", start="10:30")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, "10:30")
+        table = app.watchlists.table
+        assert not table.dimmed and not app.query_one("#wl-old").display
+        assert not any(seg.style and seg.style.dim for seg in table.render_line(2))
+        await app.demo_server.close()  # the feed goes away
+        await wait_for(pilot, lambda: app.feed_state in ("reconnecting", "disconnected"), timeout=20)
+        await pilot.pause(0.5)
+        assert table.dimmed and app.query_one("#limit-table" if app.query("#limit-table") else "LiveTable").dimmed
+        note = shown(app, "#wl-old")
+        assert note.startswith("◐ Old prices, as of 10:30") and app.feed_state in note
+        assert all(seg.style and seg.style.dim for seg in table.render_line(2) if seg.text.strip())
+
+
+async def test_alerts_of_earlier_runs_are_kept_apart_and_dated(home):
+    history = AlertHistory(paths.alert_history_file())
+    history.append(Alert(at("14:00") - 86_400_000, "688256.SH", "Cambricon", "pct_above", 1300.0, 6.0,
+                         "Cambricon change +6.00% crossed +5.00%"))  # the day before  # fmt: skip
+    history.append(Alert(at("10:05"), "603019.SH", "Sugon", "limit_up", 85.17, 10.0,
+                         "Sugon hit limit up at 85.17 (+10.00%)"))  # an earlier run of this day  # fmt: skip
+    app = demo_app("10:06")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, "10:06")
+        log = app._alert_log
+        table = log.table
+        keys = table.ordered_keys
+        this_run = [k for k in keys[: keys.index("earlier")]]
+        assert this_run and all(table.get_cell(k, "time").plain.strip().count(":") == 2 for k in this_run)
+        earlier = keys[keys.index("earlier") + 1 :]
+        assert [table.get_cell(k, "time").plain.strip() for k in earlier] == ["09-12 10:05", "09-11 14:00"]
+        assert "earlier runs" in table.get_cell("earlier", "message").plain
+        head = shown(app, "#alert-head")
+        assert "2025-09-12" in head and f"{len(this_run)} this run" in head and "2 of earlier runs" in head

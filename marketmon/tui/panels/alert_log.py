@@ -28,6 +28,7 @@ from marketmon.store.state import Store
 from marketmon.tui import fmt, palette
 from marketmon.tui.widgets.live_table import Col, LiveTable, Row
 
+EARLIER = "earlier"  # the row between this run's alerts and the history's (keys are numbers)
 RULE_TONES = {"limit_up": "up", "limit_down": "down", "pct_above": "up", "pct_below": "down"}
 
 
@@ -50,6 +51,7 @@ class AlertLog(palette.Tones, Vertical):
         self._count = 0
         self.skipped = 0  # history lines that could not be read
         self._pending = False
+        self._past = 0
 
     def on_resize(self, event: events.Resize) -> None:
         # Narrow: the message (which names the instrument) gets the name's room, then the rule's.
@@ -70,6 +72,7 @@ class AlertLog(palette.Tones, Vertical):
             past = self.history.tail(self.max_rows)
             self.skipped = self.history.skipped
             self._push(past)
+            self._past = self._count  # keys 1.._past: alerts of earlier runs, kept apart from this run's
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._draw())
         self._draw()
 
@@ -94,18 +97,30 @@ class AlertLog(palette.Tones, Vertical):
 
     def _draw(self) -> None:
         self._pending = False
+        now: list[Row] = []
+        before: list[Row] = []
         newest_day = _day(self.alerts[0].ts) if self.alerts else None
-        rows = [
-            (key, a.ts, a.symbol, a.name, a.rule, a.price, a.pct, a.message, _day(a.ts) != newest_day)
-            for key, a in zip(self._keys, self.alerts)
-        ]
-        head = Text.assemble(("Alerts ", self.tone("label")), (f"{len(rows)} shown, newest first", self.tone("muted")))
+        for key, a in zip(self._keys, self.alerts):
+            earlier = int(key) <= self._past
+            dated = earlier or _day(a.ts) != newest_day  # an earlier run's, or another day's: with its date
+            (before if earlier else now).append((key, a.ts, a.symbol, a.name, a.rule, a.price, a.pct, a.message, dated))
+        rows = now + ([(EARLIER, None, "", "", "", None, None, "", False)] if now and before else []) + before
+        head = Text.assemble(("Alerts ", self.tone("label")))
+        if now:
+            head.append(f"{_day(self.alerts[0].ts):%Y-%m-%d} ", self.tone("title"))
+        head.append(f"{len(now)} this run, newest first", self.tone("muted"))
+        if before:
+            head.append(f" · {len(before)} of earlier runs below", self.tone("muted"))
         if self.skipped:
             head.append(f" · {self.skipped} unreadable history line(s) skipped", self.tone("bad"))
         self.query_one("#alert-head", Static).update(head, layout=False)  # one line: no layout pass
         self.table.sync(rows)
 
     def _render_row(self, row: Row) -> list[Text]:
+        if row[0] == EARLIER:
+            muted = self.tone("muted")
+            return [Text("─" * 11, muted), Text("─" * 9, muted), Text("─" * 22, muted), Text("─" * 17, muted),
+                    Text("─" * 8, muted), Text("earlier runs (the alert history) ──────────", muted)]  # fmt: skip
         _, ts, symbol, name, rule, price, pct, message, older = row
         if rule.endswith("_broken"):
             rule_style = self.get_component_rich_style("alert-log--broken", partial=True)

@@ -3,8 +3,10 @@ rate; and what the trader must know is uncertain: instruments of an unknown
 kind (kept, board "other", no computed limits), a year with no holiday calendar,
 an alert sink (DingTalk, Slack ...) whose last delivery failed.
 
-The clock is the feed's market time (store.clock), never the wall clock, so
-a replay shows the replayed moment and a held demo shows a fixed one.
+The clock is market time: the app passes the replay's clock on the demo
+(it moves through the quiet 09:25-09:30 and the lunch break, and stands
+still when held) and, on a live feed of today, the wall clock in market
+time; otherwise the newest message's time (store.clock).
 """
 
 from __future__ import annotations
@@ -52,9 +54,11 @@ class StatusBar(palette.Tones, Widget):
         self._samples: deque[tuple[float, int]] = deque()
 
     def update_from(
-        self, store: Store | None, feed_state: str, messages: int, now: float | None = None, failing: Sequence[str] = ()
+        self, store: Store | None, feed_state: str, messages: int, now: float | None = None, failing: Sequence[str] = (),
+        clock: int | None = None,
     ) -> None:
-        """Called on every refresh tick; redraws only when something shown changed."""
+        """Called on every refresh tick; redraws only when something shown changed.
+        `clock`: the market time to show (it moves while no quote comes); default the store's."""
         now = time.monotonic() if now is None else now
         self._samples.append((now, messages))
         while len(self._samples) > 2 and now - self._samples[1][0] >= RATE_WINDOW_S:
@@ -66,7 +70,7 @@ class StatusBar(palette.Tones, Widget):
             "stale" if stale else feed_state,
             store.trade_date if store else None,
             tuple(sorted(store.phases.items())) if store else (),
-            store.clock // 1000 if store and store.clock else None,
+            (clock if clock is not None else store.clock) // 1000 if store and (clock or store.clock) else None,
             round(rate),
             store.unclassified if store else 0,
             store.source if store and store.source and store.source.state == "down" else None,

@@ -331,12 +331,14 @@ class WatchlistPanel(Vertical):
         yield Tabs(*tabs, id="wl-tabs")
         yield Input(placeholder="filter: code or name (Enter keeps, Esc clears)", id="wl-filter")
         yield Static(id="wl-no-match")  # a filter that matches nothing says so, not an empty table
+        yield Static(id="wl-old")  # the feed is down or silent: the prices below are old
         with ContentSwitcher(initial=self.tables[0].id, id="wl-switch"):
             yield from self.tables
 
     def on_mount(self) -> None:
         self.query_one("#wl-filter").display = False
         self.query_one("#wl-no-match").display = False
+        self.query_one("#wl-old").display = False
 
     # which table ---------------------------------------------------------------
 
@@ -474,6 +476,15 @@ class WatchlistPanel(Vertical):
         self._say_no_match()
         if table.selected_symbol is not None:
             self.post_message(self.Selected(table.selected_symbol))  # the chart follows the row landed on
+
+    def show_old(self, note: str | None) -> None:
+        """`note` (why and since when the prices are old), or None: they are current."""
+        box = self.query_one("#wl-old", Static)
+        if note is None:
+            box.display = False
+        elif not box.display or str(box.render()) != note:
+            box.update(Text(note))
+            box.display = True
 
     def _say_no_match(self) -> None:
         table, note = self.table, self.query_one("#wl-no-match", Static)

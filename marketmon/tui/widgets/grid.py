@@ -29,6 +29,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 
+DIM = Style(dim=True)
+
+
 @dataclass
 class GridColumn:
     key: str
@@ -95,6 +98,12 @@ class Grid(ScrollView, can_focus=True):
         self._strips: dict[str, Strip] = {}  # key -> the row drawn, until a cell of it changes
         self._header: Strip | None = None
         self.cursor_row = 0
+        self.dimmed = False  # the rows are old (the feed is down or silent): drawn faint
+
+    def set_dimmed(self, dimmed: bool) -> None:
+        if dimmed != self.dimmed:
+            self.dimmed = dimmed
+            self.refresh()
 
     # building ------------------------------------------------------------------------
 
@@ -322,6 +331,8 @@ class Grid(ScrollView, can_focus=True):
             strip = self._strips.get(key)
             if strip is None:
                 strip = self._strips[key] = self._line(self._cells[key], base)
+            if self.dimmed:
+                strip = Strip(Segment.apply_style(strip, post_style=DIM), strip.cell_length)
             if self.show_cursor and row == self.cursor_row and (self.has_focus or not self.CURSOR_ONLY_WHEN_FOCUSED):
                 # post_style: the cursor's background wins over the cells' own.
                 strip = Strip(Segment.apply_style(strip, post_style=self._cursor_style()), strip.cell_length)
