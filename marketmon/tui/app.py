@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import signal
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,8 +36,7 @@ from marketmon.config.settings import load_or_defaults
 from marketmon.engine import Engine, FeedChoice, day_recorder, open_feed
 from marketmon.feed.client import FeedEvent, FeedUnreachable
 from marketmon.store.state import Store
-from marketmon.tui import fmt, keys, lists, themes
-from marketmon.tui.fmt import MARKET_TZ
+from marketmon.tui import freshness, keys, lists, themes
 from marketmon.tui.commands import MarketmonCommands
 from marketmon.tui.dialogs.help import HelpScreen
 from marketmon.tui.list_edit import ListEditing
@@ -529,30 +526,13 @@ class MarketmonApp(ListEditing, App[int]):
     def _mark_old(self, store: Store | None) -> None:
         """While the feed is reconnecting, down or silent, every row is drawn faint
         and the watchlist says since when its prices are."""
-        state = self.feed_state
-        down = state in ("disconnected", "reconnecting", "unreachable")
-        silent = store is not None and store.stale and state in ("connected", "live", "resync")
-        old = (down or silent) and store is not None and store.clock is not None
+        note = freshness.old_prices(store, self.feed_state)
         for grid in self._main.query(Grid):
-            grid.set_dimmed(old)
-        if old:
-            assert store is not None
-            why = "the feed is silent" if silent else f"the feed is {state}"
-            self.watchlists.show_old(f"◐ Old prices, as of {fmt.clock(store.clock)}: {why}")
-        else:
-            self.watchlists.show_old(None)
+            grid.set_dimmed(note is not None)
+        self.watchlists.show_old(note)
 
     def _market_clock(self, store: Store | None) -> int | None:
-        """Market time now, moving while no quote arrives (the 09:25-09:30 pause, lunch)."""
-        if store is None or store.clock is None:
-            return None
-        if self.demo_server is not None:
-            return self.demo_server.replay_clock()  # held or ended: it stands still
-        live = self.feed_state in ("connected", "live", "resync") and not store.stale
-        now = int(time.time() * 1000)
-        if live and store.trade_date == dt.datetime.fromtimestamp(now / 1000, MARKET_TZ).date():
-            return max(store.clock, now)  # a live feed of today: the wall clock is market time
-        return store.clock  # a recording, a feed that is down: its last moment
+        return freshness.market_clock(store, self.feed_state, self.demo_server)
 
     def _live_panels(self) -> list[Widget]:
         """The panels that follow the store (the alert log follows on_alert)."""

@@ -232,7 +232,8 @@ async def test_bundled_and_user_lists_load_without_flags(home):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         titles = [t.title for t in app.watchlists.tables]
-        assert titles[0] == "Mine" and titles[-1] == "All" and len(titles) > 2
+        # the bundled lists first, each in its place; the user's own after them (issue 14 item 2)
+        assert titles[0] == "AI chips" and titles[-2:] == ["Mine", "All"] and len(titles) > 3
 
 
 async def test_feed_text_is_shown_as_data_never_as_markup(home):

@@ -272,8 +272,9 @@ async def test_alert_log_shows_history_newest_first_then_new_alerts(closing, tmp
         await pilot.pause()
         rows = cells(log.table)
         assert [r[1] for r in rows] == [a.symbol for a in reversed(alerts)]
-        assert rows[0][:5] == ["14:20:00", "603880.SH", "南卫股份", "limit_down", "11.21"]
-        assert rows[1][:5] == ["13:42:00", "688521.SH", "VeriSilicon", "limit_up", "154.39"]
+        # All from the history (earlier runs): each with its date (issue 14 item 9).
+        assert rows[0][:5] == ["09-12 14:20", "603880.SH", "南卫股份", "limit_down", "11.21"]
+        assert rows[1][:5] == ["09-12 13:42", "688521.SH", "VeriSilicon", "limit_up", "154.39"]
         assert "1 unreadable history line(s) skipped" in str(log.query_one("#alert-head").render())
 
         later = Alert(ts_of(step_of("14:30")), "520880.SH", "HK Innovative Drug ETF", "premium_above",
@@ -282,7 +283,10 @@ async def test_alert_log_shows_history_newest_first_then_new_alerts(closing, tmp
         await pilot.pause()
         rows = cells(log.table)
         assert rows[0][:5] == ["14:30:00", "520880.SH", "HK Innovative Drug ETF", "premium_above", "1.486"]
-        assert len(rows) == len(alerts) + 1
+        assert "earlier runs" in rows[1][5] and rows[2][0] == "09-12 14:20"  # this run's, a line, then the history's
+        assert len(rows) == len(alerts) + 2
+        head = str(log.query_one("#alert-head").render())
+        assert "2025-09-12 1 this run" in head and f"{len(alerts)} of earlier runs" in head
 
 
 async def test_alert_log_marks_older_days_with_their_date(tmp_path):
@@ -293,7 +297,7 @@ async def test_alert_log_marks_older_days_with_their_date(tmp_path):
     log = AlertLog(history)
     async with PanelApp(log).run_test(size=(120, 30)) as pilot:
         await pilot.pause()
-        assert [r[0] for r in cells(log.table)] == ["10:00:00", "09-11 14:00"]
+        assert [r[0] for r in cells(log.table)] == ["09-12 10:00", "09-11 14:00"]  # earlier runs': dated
 
 
 # Feed text is data -------------------------------------------------------------------

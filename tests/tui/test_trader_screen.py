@@ -17,6 +17,7 @@ from marketmon.tui.dialogs.prompts import Confirm
 from marketmon.tui.dialogs.thresholds import Thresholds
 
 from marketmon.tui.fmt import MARKET_TZ
+from marketmon.tui.freshness import market_clock
 
 from .conftest import LISTS, at, demo_app, ready, settle
 from .test_keys import codes
@@ -297,16 +298,13 @@ async def test_the_clock_moves_through_the_quiet_minutes_before_the_open(home):
 
 
 def test_a_live_feed_of_today_shows_the_wall_clock_and_a_down_one_its_last_moment() -> None:
-    app = MarketmonApp(url="ws://127.0.0.1:9/")
     now = int(time.time() * 1000)
     today = dt.datetime.fromtimestamp(now / 1000, MARKET_TZ).date()
     store = SimpleNamespace(clock=now - 120_000, stale=False, trade_date=today)  # lunch: the last quote 2 min ago
-    app.feed_state = "live"
-    assert abs(app._market_clock(store) - now) < 5_000
-    app.feed_state = "reconnecting"
-    assert app._market_clock(store) == store.clock
-    app.feed_state, store.trade_date = "live", today - dt.timedelta(days=3)  # a recording: its own time
-    assert app._market_clock(store) == store.clock
+    assert market_clock(store, "live", now_ms=now) == now
+    assert market_clock(store, "reconnecting", now_ms=now) == store.clock
+    store.trade_date = today - dt.timedelta(days=3)  # a recording served live: its own time
+    assert market_clock(store, "live", now_ms=now) == store.clock
 
 
 async def test_rows_are_drawn_faint_and_marked_old_while_the_feed_is_down(home):

@@ -45,14 +45,14 @@ def hk_code(symbol: str) -> str:
 class SouthboundPanel(palette.Tones, Vertical):
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES
 
-    # Side by side in 65 cells at 160x48 (5fr : 8fr = 25 + 40), each with a scrollbar.
+    # Side by side in 65 cells at 160x48 (2fr : 3fr = 26 + 39), each with a scrollbar.
     # Every name here is a Hong Kong stock: the code goes without ".HK", as on a 港股通 screen.
     # One blank cell stays between the last figure and the scrollbar (panels.tcss), so
     # that "37.12" never reads as "37.12▄".
-    TOP_COLUMNS = (Col("code", "code", 5), Col("name", "name", 9), Col("net", "net bn", 6, True))
+    TOP_COLUMNS = (Col("code", "code", 5), Col("name", "name", 10), Col("net", "net bn", 6, True))
     LEADER_COLUMNS = (
         Col("code", "code", 5), Col("name", "name", 13), Col("net", f"{LEADER_DAYS}d bn", 6, True),
-        Col("streak", "streak bn", 10, True),  # "20d 123.45"
+        Col("streak", "streak bn", 9, True),  # "15d 37.12"
     )  # fmt: skip
 
     def __init__(self, *, top_n: int = 10, **kwargs: Any) -> None:
