@@ -180,10 +180,10 @@ async def test_southbound_at_the_close(closing):
         assert len(panel.query_one("#sb-sh-spark").data) == len(store.flow.series) == 401
 
         top = cells(panel.query_one("#sb-top", LiveTable))
-        assert top[0] == ["09988", "BABA-W", "+4.12"] and len(top) == 10  # all Hong Kong: no ".HK"
+        assert top[0] == ["09988", "BABA-W", "+4.12", ""] and len(top) == 10  # all Hong Kong: no ".HK"; a blank end
         leaders = cells(panel.query_one("#sb-leaders", LiveTable))
         assert [r[1] for r in leaders[:3]] == ["BABA-W", "Tencent", "Meituan-W"]
-        assert leaders[0][2:] == ["+37.31", "15d 37.12"]  # 15 sessions in a row, over HKD 37.1 bn
+        assert leaders[0][2:] == ["+37.31", "15d 37.12", ""]  # 15 sessions in a row, over HKD 37.1 bn
         screen = pilot.app.export_screenshot()
         assert "northbound" not in screen.lower() and "北向" not in screen
 

@@ -47,12 +47,12 @@ class SouthboundPanel(palette.Tones, Vertical):
 
     # Side by side in 65 cells at 160x48 (2fr : 3fr = 26 + 39), each with a scrollbar.
     # Every name here is a Hong Kong stock: the code goes without ".HK", as on a 港股通 screen.
-    # One blank cell stays between the last figure and the scrollbar (panels.tcss), so
-    # that "37.12" never reads as "37.12▄".
-    TOP_COLUMNS = (Col("code", "code", 5), Col("name", "name", 10), Col("net", "net bn", 6, True))
+    # Each ends in an empty column (its one-cell gap): the scrollbar sits beside a
+    # blank, so "37.12" never reads as "37.12▄".
+    TOP_COLUMNS = (Col("code", "code", 5), Col("name", "name", 10), Col("net", "net bn", 6, True), Col("end", "", 0))
     LEADER_COLUMNS = (
         Col("code", "code", 5), Col("name", "name", 13), Col("net", f"{LEADER_DAYS}d bn", 6, True),
-        Col("streak", "streak bn", 9, True),  # "15d 37.12"
+        Col("streak", "streak bn", 9, True), Col("end", "", 0),  # "15d 37.12"
     )  # fmt: skip
 
     def __init__(self, *, top_n: int = 10, **kwargs: Any) -> None:
@@ -199,6 +199,7 @@ class SouthboundPanel(palette.Tones, Vertical):
             Text(hk_code(sym), style=self.tone("muted")),
             Text(printable(name or sym)),  # feed text: a Text, never markup
             Text(bn(net), style=self.tone(fmt.direction(net)), justify="right"),
+            Text(""),
         ]
 
     def _render_leader(self, row: Row) -> list[Text]:
@@ -210,4 +211,5 @@ class SouthboundPanel(palette.Tones, Vertical):
             # Consecutive sessions net bought, up to the last one, and what they added up to.
             Text.assemble((f"{days}d", self.tone("up")), f" {bn(streak_net, sign=False)}", justify="right")
             if days else Text(fmt.DASH, style=self.tone("muted"), justify="right"),
+            Text(""),
         ]  # fmt: skip
