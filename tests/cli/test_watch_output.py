@@ -13,6 +13,9 @@ from marketmon.cli.main import main
 from marketmon.cli.watch import PRICE_KEYS, _price_places, _round
 
 
+PLACES = {"main": 2, "star": 2, "chinext": 2, "bse": 2, "fund": 3, "bond": 3, "reit": 3, "hk": 3}
+
+
 def _places(value: float) -> int:
     text = repr(value)
     return len(text.split(".")[1]) if "." in text and "e" not in text else 0
@@ -26,7 +29,7 @@ def test_json_figures_are_rounded_to_their_tick(capsys, tmp_path, monkeypatch) -
     for q in quotes:
         for key in PRICE_KEYS:
             if isinstance(q[key], float):
-                assert _places(q[key]) <= (3 if q["board"] in ("fund", "hk", "bond") else 2), (q["symbol"], key, q[key])
+                assert _places(q[key]) <= PLACES.get(q["board"], 4), (q["symbol"], key, q[key])  # indices, the HKDCNY rate: up to 4
         for key in ("pct", "premium_pct", "iopv"):
             assert q[key] is None or _places(q[key]) <= 4, (q["symbol"], key, q[key])
         for key in ("volume", "turnover"):
