@@ -39,7 +39,7 @@ def test_record_says_when_the_feed_cannot_be_reached(tmp_path, capsys):
         (["record", "--demo", "--out", "/no/such/folder/x.gz"], "cannot write /no/such/folder/x.gz"),
         (["convert", "--from", "tencent", "/no/such/file.txt"], "cannot read /no/such/file.txt"),
         (["convert", "--from", "eastmoney", str(SOURCES / "garbage.html")], "not East Money JSON"),
-        (["--speed", "-1"], "--speed must be 0 or more"),
+        (["--speed", "-1"], "--speed must be a number, 0 or more"),
         (["--source", "sina", "--url", "ws://x"], "--source and --url are two feeds"),
         (["bridge", "sina", "--symbols", "600000", "--cert", "c.pem"], "--cert and --key go together"),
         (["bridge", "sina", "--symbols", "600000", "--budget", "0"], "--budget must be 1 or more"),
