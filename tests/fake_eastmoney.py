@@ -31,7 +31,7 @@ from typing import Any
 
 from marketmon.market.rules import limits_for, tick_size
 from marketmon.market.sessions import trade_date_of
-from marketmon.market.symbols import INDICES, classify
+from marketmon.market.symbols import INDICES, SOURCE_INDICES, classify
 from marketmon.serve.sources.market import FILTERS
 from marketmon.serve.universe import instruments
 
@@ -40,7 +40,7 @@ INDEX_SECIDS = {"000001.SH": ("1.000001", 3870.6), "399001.SZ": ("0.399001", 130
                 "399006.SZ": ("0.399006", 3020.1), "000688.SH": ("1.000688", 1325.4),
                 "000300.SH": ("1.000300", 4520.2), "HSI.HK": ("100.HSI", 26388.2),
                 "HSTECH.HK": ("124.HSTECH", 6169.3), "399106.SZ": ("0.399106", 2480.7),
-                "899050.BJ": ("0.899050", 1530.2)}  # fmt: skip
+                "899050.BJ": ("0.899050", 1530.2), "HSAHP.HK": ("100.HSAHP", 131.5)}  # fmt: skip
 FAULTS = ("403", "429", "html", "truncated", "frozen")
 
 
@@ -101,7 +101,7 @@ class FakeMarket:
                 dp = 2
                 return {"f1": dp, "f2": round(level * move * 100), "f5": 10_000_000 + now % 1000,
                         "f6": 9.1e11 + now % 1000, "f12": sid.split(".")[1], "f13": int(sid.split(".")[0]),
-                        "f14": INDICES[symbol], "f15": round(level * 1.01 * 100), "f16": round(level * 0.99 * 100),
+                        "f14": {**INDICES, **SOURCE_INDICES}[symbol], "f15": round(level * 1.01 * 100), "f16": round(level * 0.99 * 100),
                         "f17": round(level * 100), "f18": round(level * 100), "f124": now, "f152": dp}  # fmt: skip
         if secid == "120.HKDCNYC":  # the HKD/CNY central parity, four places
             return {"f1": 4, "f2": 9131, "f12": "HKDCNYC", "f13": 120, "f14": "HKD/CNY", "f18": 9128, "f124": now}

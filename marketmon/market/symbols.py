@@ -21,6 +21,7 @@ __all__ = [
     "GROWTH_FUNDS",
     "HK_ETFS",
     "INDICES",
+    "SOURCE_INDICES",
     "Instrument",
     "SymbolError",
     "classify",
@@ -91,7 +92,10 @@ _ALIASES: dict[str, str] = {
 FX_RATES: dict[str, str] = {"HKDCNY.FX": "HKD/CNY"}
 
 # HK indices have letter codes, not numbers.
-_HK_INDEX_CODES = frozenset({"HSI", "HSTECH", "HSCEI"})
+_HK_INDEX_CODES = frozenset({"HSI", "HSTECH", "HSCEI", "HSAHP"})
+# Indices the strip shows only where a source sends them: the Hang Seng China
+# AH premium index (A over H of the pairs, 100 = parity).
+SOURCE_INDICES: dict[str, str] = {"HSAHP.HK": "Hang Seng China AH Premium"}
 
 # SZ funds tracking ChiNext indices can't be told from their code (159xxx is
 # every SZ ETF), so the known ones are listed; extend as needed.

@@ -53,6 +53,7 @@ class Source:
     # rates public scrapers run at (no source publishes its limit).
     budget: int = 600
     rates: bool = False  # quotes HKDCNY.FX (the A/H premium's rate)
+    more_indices: bool = False  # quotes market.symbols.SOURCE_INDICES (the AH premium index)
 
 
 def decode(body: bytes | str, encoding: str) -> str:

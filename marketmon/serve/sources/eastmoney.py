@@ -47,7 +47,7 @@ BATCH_SIZE = 200  # secids per ulist request
 LIST_FIELDS = "f1,f2,f5,f6,f12,f13,f14,f15,f16,f17,f18,f124,f152,f441"
 _JSONP = re.compile(r"^\s*[\w$.]+\s*\((.*)\)\s*;?\s*$", re.S)
 _OPEN = dt.time(9, 30)
-_HK_INDEX_SECIDS = {"HSI": "100.HSI", "HSCEI": "100.HSCEI", "HSTECH": "124.HSTECH"}
+_HK_INDEX_SECIDS = {"HSI": "100.HSI", "HSCEI": "100.HSCEI", "HSTECH": "124.HSTECH", "HSAHP": "100.HSAHP"}
 # The HKD/CNY central parity as a public page asks stock/get for it (docs/sources.md; not confirmed in ulist).
 _FX_SECIDS = {"HKDCNY.FX": "120.HKDCNYC"}
 _decoder = msgspec.json.Decoder()
@@ -231,4 +231,5 @@ def _item(item: dict[str, Any], layout: tuple[str, ...]) -> dict[str, Any]:
 
 # 50 requests a minute: one public client reports East Money's push2 hosts banning
 # an address for hours at 200 a minute or 300 in five (docs/sources.md, Politeness).
-SOURCE = Source("eastmoney", BASE_URL, BATCH_SIZE, code_of, build_url, parse, budget=50, rates=True)
+SOURCE = Source("eastmoney", BASE_URL, BATCH_SIZE, code_of, build_url, parse, budget=50, rates=True,
+                more_indices=True)

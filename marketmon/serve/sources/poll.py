@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from marketmon import __version__
 from marketmon.market.sessions import phase, trade_date_of
-from marketmon.market.symbols import FX_RATES, INDICES
+from marketmon.market.symbols import FX_RATES, INDICES, SOURCE_INDICES
 from marketmon.serve.sources.base import Parsed, ParseError, Source
 from marketmon.serve.sources.market import WholeMarket
 
@@ -199,7 +199,8 @@ class Poller:
         self.extra = list(dict.fromkeys(symbols))
         # The lists' symbols and the strip's indices first: they go out every round.
         # (With the whole market the strip's indices are known before it is listed: they go from the first round.)
-        strip = [*INDICES, *(FX_RATES if self.source.rates else ())] if self.market is not None else []
+        strip = [*INDICES, *(FX_RATES if self.source.rates else ()),
+                 *(SOURCE_INDICES if self.source.more_indices else ())] if self.market is not None else []  # fmt: skip
         first = list(dict.fromkeys([*self.extra, *strip]))
         self.symbols = list(dict.fromkeys([*first, *self.market_symbols]))
         self._wanted = set(self.symbols)

@@ -25,6 +25,9 @@ INDICES = (
     ("HSI.HK", "HSI"),
     ("HSTECH.HK", "HS TECH"),
 )
+# Shown only while a source sends it (East Money), under the turnover: the Hang Seng
+# China AH premium index (A over H of the pairs; 100 = parity).
+WHEN_SENT = (("HSAHP.HK", "AH prem"),)
 
 
 class IndexStrip(palette.Tones, Widget):
@@ -41,7 +44,7 @@ class IndexStrip(palette.Tones, Widget):
 
     def refresh_from(self, store: Store) -> None:
         quotes, state = {}, []
-        for symbol, _ in INDICES:
+        for symbol, _ in (*INDICES, *WHEN_SENT):
             q = store.quote(symbol)
             if q is not None:
                 quotes[symbol] = q
@@ -80,6 +83,11 @@ class IndexStrip(palette.Tones, Widget):
                 line.append("│", self.tone("muted"))
         lines[0].append(" A-share turnover", self.tone("label"))
         lines[1].append(f" {fmt.amount(self._turnover)} CNY", self.tone("title"))
+        for symbol, label in WHEN_SENT:  # under the turnover, where the sparkline row has room
+            q = self._quotes.get(symbol)
+            if q is not None:
+                lines[2].append(f" {label} ", self.tone("label"))
+                lines[2].append(fmt.price(q.get("last"), q.get("tick")), self.tone(fmt.direction(q.get("change"))))
         return Text("\n").join(lines)
 
     def _ticker(self) -> Text:
@@ -97,9 +105,12 @@ class IndexStrip(palette.Tones, Widget):
             items.pop(symbol, None)
         return _join(items.values())
 
+    def _shown(self) -> tuple[tuple[str, str], ...]:
+        return (*INDICES, *((s, label) for s, label in WHEN_SENT if s in self._quotes))
+
     def _ticker_items(self, compact: bool) -> dict[str, Text]:
         items: dict[str, Text] = {}
-        for symbol, label in INDICES:
+        for symbol, label in self._shown():
             q = self._quotes.get(symbol, {})
             tone = fmt.direction(q.get("change"))
             pct = fmt.pct(q.get("pct"))
@@ -111,7 +122,7 @@ class IndexStrip(palette.Tones, Widget):
 
 
 # A small terminal drops these first: the Hang Seng pair and the turnover tell more.
-TICKER_DROP_ORDER = ("399001.SZ", "000300.SH", "000688.SH", "399006.SZ", "HSTECH.HK", "turnover", "HSI.HK")
+TICKER_DROP_ORDER = ("HSAHP.HK", "399001.SZ", "000300.SH", "000688.SH", "399006.SZ", "HSTECH.HK", "turnover", "HSI.HK")
 GAP = "  "
 
 
