@@ -37,6 +37,10 @@ Date = Annotated[str, msgspec.Meta(pattern=rf"^(?!0000)(?:[0-9]{{4}}-{_DAY}|{_LE
 # A market time of day, HH:MM:SS (a seal time of the limit pools).
 TimeOfDay = Annotated[str, msgspec.Meta(pattern=r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\Z")]
 Days = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+# An order book side, best first: up to five [price, size] levels (size in shares,
+# bonds for convertible bonds), as Tencent and Sina publish them.
+Level = tuple[Price, Count]
+Book = Annotated[list[Level], msgspec.Meta(max_length=5)]
 
 
 # The kinds the wire names. Closed, since clients validate it: a newer kind
@@ -82,6 +86,13 @@ class Quote(msgspec.Struct, omit_defaults=True, gc=False):
     last_seal: TimeOfDay | None = None  # last time it sealed the limit today
     board_opens: Days | None = None  # times the sealed board opened today (炸板次数)
     ah_pair: Symbol | None = None  # an A share's H share (A/H pair), from a source that lists pairs
+    # Added, optional (docs/protocol.md): a second name, the book's five levels, and
+    # what turnover rate and volume ratio are worked out from.
+    name_en: Text | None = None  # English name beside `name` (the source's, often Chinese)
+    bids: Book | None = None  # best first: [[price, size], ...], up to 5
+    asks: Book | None = None
+    float_shares: Count | None = None  # shares in free float (流通股本): turnover rate = volume / this
+    avg_volume_5d: Count | None = None  # average daily volume of the last 5 days: volume ratio (量比)
 
 
 QUOTE_FIELDS: tuple[str, ...] = Quote.__struct_fields__

@@ -30,6 +30,11 @@ except ImportError:  # built without a compiler: the Python pass below
 IMPLEMENTATION = "c" if _columns is not None else "python"
 ROW = "row"
 _KIND = {pl.Float64: "d", pl.Int64: "q", pl.Boolean: "?", pl.String: "s"}
+NESTED = "l"  # a list field (an order book side): taken in Python beside the C pass, which knows scalars only
+
+
+def _kind_of(dtype: pl.DataType) -> str:
+    return NESTED if isinstance(dtype, pl.List) else _KIND[dtype]
 
 
 class _ArrowColumn:
@@ -66,7 +71,8 @@ class Run:
     at `take`.
     """
 
-    __slots__ = ("kind", "_names", "_dtypes", "_kinds", "_rows", "_index", "_quotes", "_appender")
+    __slots__ = ("kind", "_names", "_dtypes", "_kinds", "_rows", "_index", "_quotes", "_appender", "_scalar",
+                 "_nested", "_lists")
 
     def __init__(
         self, kind: type, columns: Mapping[str, tuple[str, pl.DataType]], rows: Mapping[str, int], index: Any,
@@ -78,16 +84,24 @@ class Run:
         self.kind = kind
         self._names = [ROW if f == "symbol" else columns[f][0] for f in fields]
         self._dtypes = [pl.UInt32 if f == "symbol" else columns[f][1] for f in fields]
-        self._kinds = "".join("r" if f == "symbol" else _KIND[columns[f][1]] for f in fields)
+        kinds = ["r" if f == "symbol" else _kind_of(columns[f][1]) for f in fields]
+        # The C pass takes the scalar fields; list fields (rare: a book side) are kept as Python lists.
+        self._scalar = [i for i, k in enumerate(kinds) if k != NESTED]
+        self._nested = [i for i, k in enumerate(kinds) if k == NESTED]
+        self._kinds = "".join(kinds[i] for i in self._scalar)
+        self._lists: list[list[Any]] = [[] for _ in self._nested]
         self._rows, self._index = rows, index
         self._quotes: list[Any] = []
         self._appender = None
         if index is not None and "s" not in self._kinds:
-            self._appender = _columns.Columns(_descriptors(kind), self._kinds, index, expect)
+            self._appender = _columns.Columns(self._descriptors(), self._kinds, index, expect)
 
     def add(self, quotes: list[Any]) -> None:
         if self._appender is not None:
             self._appender.append(quotes if type(quotes) is list else list(quotes))
+            for values, i in zip(self._lists, self._nested, strict=True):
+                name = self.kind.__struct_fields__[i]
+                values.extend([getattr(q, name) for q in quotes])
         else:
             self._quotes.extend(quotes)
 
@@ -99,10 +113,13 @@ class Run:
         in the index), and (position, symbol) of each such quote. Empties the run."""
         if self._appender is not None:
             pairs, misses = self._appender.export()
-            return self._series(pairs), misses
+            lists, self._lists = self._lists, [[] for _ in self._nested]
+            return self._with_lists(self._series(pairs), lists), misses
         quotes, self._quotes = self._quotes, []
         if self._index is not None:
-            columns = self._series(_columns.take(quotes, _descriptors(self.kind), self._kinds, self._index))
+            columns = self._series(_columns.take(quotes, self._descriptors(), self._kinds, self._index))
+            fields = self.kind.__struct_fields__
+            columns = self._with_lists(columns, [[getattr(q, fields[i]) for q in quotes] for i in self._nested])
         else:
             values = _extractor(self.kind.__struct_fields__)(quotes, self._rows.get)
             columns = [pl.Series(n, v, dtype=t) for n, v, t in zip(self._names, values, self._dtypes, strict=True)]
@@ -112,7 +129,24 @@ class Run:
 
     def _series(self, pairs: list[tuple[object, object]]) -> list[pl.Series]:
         # polars names an imported column after its Arrow schema (none here): name it after.
-        return [pl.Series(_ArrowColumn(p)).alias(n) for n, p in zip(self._names, pairs, strict=True)]
+        names = [self._names[i] for i in self._scalar]
+        return [pl.Series(_ArrowColumn(p)).alias(n) for n, p in zip(names, pairs, strict=True)]
+
+    def _with_lists(self, scalars: list[pl.Series], lists: list[list[Any]]) -> list[pl.Series]:
+        """The scalar columns and the list columns, in field order."""
+        if not self._nested:
+            return scalars
+        out: list[pl.Series | None] = [None] * len(self._names)
+        for i, column in zip(self._scalar, scalars, strict=True):
+            out[i] = column
+        for i, values in zip(self._nested, lists, strict=True):
+            out[i] = pl.Series(self._names[i], values, dtype=self._dtypes[i])
+        return out  # type: ignore[return-value]
+
+    def _descriptors(self) -> tuple[Any, ...]:
+        """The member descriptors of the scalar fields (those the C pass takes)."""
+        every = _descriptors(self.kind)
+        return tuple(every[i] for i in self._scalar)
 
 
 def _descriptors(kind: type) -> tuple[Any, ...]:

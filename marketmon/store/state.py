@@ -44,6 +44,18 @@ _POSITION = {name: i for i, name in enumerate(SCHEMA)}
 _LIMIT_COLUMNS = frozenset(("prev_close", "st", "name", "listed", "feed_limit_up", "feed_limit_down", "kind"))
 
 
+def _scatter(column: pl.Series, where: pl.Series, new: pl.Series) -> pl.Series:
+    """`column` with `new` written at the rows `where` (one row given twice: the later value wins)."""
+    if isinstance(column.dtype, pl.List):  # polars cannot scatter into a list column: gather instead
+        n = len(column)
+        at = pl.int_range(0, n, eager=True, dtype=pl.UInt32)
+        at.scatter(where, pl.int_range(n, n + len(new), eager=True, dtype=pl.UInt32))
+        return pl.concat([column, new.cast(column.dtype)]).gather(at)
+    column = column.clone()
+    column.scatter(where, new)
+    return column
+
+
 def _busy(rows: pl.Series, flags: pl.Series) -> pl.Series | None:
     """Per quote: is its row one with a flagged quote? None when that is all rows or none:
     then the parts apply every quote (splitting would only cost)."""
@@ -356,8 +368,7 @@ class Store:
                     new, where = new.filter(given), rows.filter(given)
             else:
                 where = rows
-            column = frame.get_column(name).clone()
-            column.scatter(where, new)  # one row given twice: the later value wins
+            column = _scatter(frame.get_column(name), where, new)
             frame.replace_column(_POSITION[name], column)
         at = few_rows.row_order(rows) if few else rows.unique().sort()  # touched rows, in row order
         old = self.frame[at, ["symbol", "limit_state"]]

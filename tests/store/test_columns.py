@@ -44,11 +44,12 @@ def tick_type(fields: tuple[str, ...]) -> type:
     return type(msg.quotes[0])
 
 
-NUMBERS = ("ts", "last", "volume", "turnover", "iopv", "st", "suspended", "bid_size")
+NUMBERS = ("ts", "last", "volume", "turnover", "iopv", "st", "suspended", "bid_size", "bids")  # bids: a list field
 price = st.one_of(st.none(), st.floats(0, 1e9, allow_nan=False), st.integers(0, 10**6))
 count = st.one_of(st.none(), st.integers(0, 10**14))
 flag = st.one_of(st.none(), st.booleans())
 # Decoded text is valid UTF-8: msgspec refuses a lone surrogate.
+book = st.one_of(st.none(), st.lists(st.tuples(st.floats(0, 1e9, allow_nan=False), st.integers(0, 10**14)), max_size=5))
 text = st.one_of(st.none(), st.text(st.characters(blacklist_categories=("Cs",)), max_size=20))
 
 
@@ -57,7 +58,7 @@ def quote_dicts(draw: st.DrawFn) -> dict:
     return {
         "symbol": draw(st.sampled_from(KNOWN + UNKNOWN)), "ts": draw(count), "last": draw(price),
         "volume": draw(count), "turnover": draw(price), "iopv": draw(price), "st": draw(flag),
-        "suspended": draw(flag), "bid_size": draw(count), "name": draw(text), "listed": draw(st.none()),
+        "suspended": draw(flag), "bid_size": draw(count), "bids": draw(book), "name": draw(text), "listed": draw(st.none()),
     }  # fmt: skip
 
 

@@ -110,3 +110,35 @@ def test_store_limits_agree_with_the_rules_module(prev_ticks):
     up, down = limits_for(classify("600000.SH"), Decimal(repr(prev)), trade_date=dt.date(2025, 9, 12))
     row = s.quote("600000.SH")
     assert (row["limit_up"], row["limit_down"]) == (float(up), float(down))
+
+
+@pytest.mark.parametrize("many", [False, True])  # a few rows (Python lists) and many (polars)
+def test_book_levels_and_the_second_name_are_kept_as_columns(many):
+    import msgspec
+
+    from marketmon.feed.protocol import FeedDecoder
+
+    symbols = [f"{600000 + i:06d}.SH" for i in range(300 if many else 3)]
+    book = [(10.0, 500), (9.99, 1200), (9.98, 300), (9.97, 100), (9.96, 4500)]
+    s = store_with(*(Quote(sym, name="浦发银行", name_en="SPDB", prev_close=10.0, bids=book) for sym in symbols))
+    # Deltas through the client's narrow decoder: the C pass takes the numbers, the book in Python.
+    decoder = FeedDecoder()
+    for last, bid in ((10.01, 10.0), (10.02, 10.01)):
+        frame = msgspec.json.encode({"type": "quotes", "seq": 1, "quotes": [
+            {"symbol": sym, "last": last, "asks": [[last, 700]], "bids": [[bid, 900], [bid - 0.01, 100]]}
+            for sym in symbols[1:]]})  # fmt: skip
+        s.merge(decoder.decode(frame).quotes, T0)
+    s.flush()
+    first, other = s.quote(symbols[0]), s.quote(symbols[-1])
+    assert (first["name"], first["name_en"]) == ("浦发银行", "SPDB")
+    assert first["bids"] == [list(level) for level in book] and first["asks"] is None
+    assert other["bids"] == [[10.01, 900.0], [10.0, 100.0]] and other["asks"] == [[10.02, 700.0]]
+    assert other["last"] == 10.02 and other["name_en"] == "SPDB"
+
+
+def test_a_book_of_more_than_five_levels_is_refused():
+    from marketmon.feed.protocol import BadFrame, decode_server
+
+    six = [[10.0 - i / 100, 100] for i in range(6)]
+    with pytest.raises(BadFrame):
+        decode_server(f'{{"type":"quotes","seq":1,"quotes":[{{"symbol":"600000.SH","bids":{six}}}]}}')
