@@ -36,6 +36,7 @@ from random import Random
 from typing import Any
 
 from marketmon.market.calendars import is_southbound_day
+from marketmon.serve.demo_names import names_of
 from marketmon.serve.script import Event
 
 TRADE_DATE = "2025-09-12"
@@ -46,6 +47,7 @@ T0_MS = 1_757_638_800_000  # 2025-09-12 09:00:00 +08:00 = step 0
 HKD_CNY = 0.9128  # HKD -> CNY rate used for the Southbound quota balance
 SOUTHBOUND_QUOTA_CNY = 42e9  # daily quota per channel
 LOT = 100  # volumes move in multiples of 100 shares
+BOOK_EVERY = 10  # steps (30 s) between two sends of an instrument's five book levels
 
 
 def step_of(hhmm: str) -> int:
@@ -458,7 +460,7 @@ def _seed(symbol: str) -> int:
 def full_quote(inst: Inst) -> dict[str, Any]:
     """The instrument as the first event shows it: nothing traded yet."""
     q: dict[str, Any] = {
-        "symbol": inst.symbol, "name": inst.name, "kind": inst.kind, "currency": inst.currency,
+        "symbol": inst.symbol, **names_of(inst.symbol, inst.name), "kind": inst.kind, "currency": inst.currency,
         "prev_close": Ticks.of(inst).round_exact(Decimal(inst.prev)) / 1000, "volume": 0, "turnover": 0.0,
         "ts": T0_MS,
     }
@@ -472,7 +474,18 @@ def full_quote(inst: Inst) -> dict[str, Any]:
             q["limit_down_days"] = inst.limit_down_days
     if inst.kind == "etf":
         q["iopv"] = _iopv(int(Decimal(inst.prev) * 1000), sum(inst.premium) / 2)
+    if inst.kind != "index":
+        q.update(_float_and_average(inst))
     return q
+
+
+def _float_and_average(inst: Inst) -> dict[str, int]:
+    """Free float and 5-day average volume, made up (the recap has neither): a
+    turnover rate of 0.3-6 % and a volume ratio of 0.7-1.8 at the close."""
+    rng = Random(_seed(inst.symbol) + 3)  # its own draws: the price paths stay as they were
+    day_volume = inst.turnover / float(inst.prev)
+    return {"float_shares": round(day_volume / rng.uniform(0.003, 0.06) / LOT) * LOT,
+            "avg_volume_5d": round(day_volume / rng.uniform(0.7, 1.8) / LOT) * LOT}
 
 
 def _iopv(last_milli: int, premium_pct: float) -> float:
@@ -529,7 +542,33 @@ def quote_stream(inst: Inst, order: int) -> Iterator[tuple[int, int, dict[str, A
     book = [0, 0, 0, 0]  # bid, ask, bid_size, ask_size
     iopv = full_quote(inst).get("iopv")
 
+    book_rng = Random(_seed(sym) + 2)  # the deeper levels draw on their own: the paths stay as they were
+    deeper = [[(1 + int(book_rng.random() * 2 * depth)) * LOT for _ in range(4)] for _ in range(2)]
+    sent = [-BOOK_EVERY, -BOOK_EVERY]  # the step each side's levels were last sent
+
+    def levels(side: int, best: int, size: int) -> list[list[float]]:
+        """Five levels from the best one outwards, a tick apart, inside the limits; one
+        deeper size changes per update (queues move a little at a time)."""
+        sizes = deeper[side]
+        sizes[int(book_rng.random() * 4)] = (1 + int(book_rng.random() * 2 * depth)) * LOT
+        out, px = [[best / 1000, size]], best
+        step = ticks.fixed * (1 if side else -1)
+        for queued in sizes:
+            px = px + step if step else (ticks.up(px) if side else ticks.down(px))
+            if px <= 0 or (up_lim is not None and not down_lim <= px <= up_lim):
+                break
+            out.append([px / 1000, queued])
+        return out
+
     def set_book(d: dict[str, Any], bid: int, ask: int, bid_size: int, ask_size: int) -> None:
+        # The five levels at most every BOOK_EVERY steps, and when a side empties or fills
+        # or reaches a limit (a seal): every book update of a whole day cost a replay 3x its time.
+        # `bid`/`ask` and sizes stay exact on every step (docs/protocol.md).
+        k = (d["ts"] - T0_MS) // STEP_MS
+        for side, best, size, i in ((0, bid, bid_size, 0), (1, ask, ask_size, 1)):
+            if best != book[i] and (k - sent[side] >= BOOK_EVERY or not best or not book[i] or best in (up_lim, down_lim)):
+                sent[side] = k
+                d["asks" if side else "bids"] = levels(side, best, size) if best else []
         if bid != book[0]:
             book[0] = bid
             d["bid"] = bid / 1000

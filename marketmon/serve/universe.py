@@ -53,9 +53,34 @@ def instruments(n: int, seed: int = 1, exclude: frozenset[str] = frozenset()) ->
     return out[:n]
 
 
+# Made-up names for the synthetic codes: two syllables and a trade, in Chinese
+# with its pinyin and English beside it (deterministic by code; not real companies).
+_SYLLABLES = (
+    ("华", "hua"), ("中", "zhong"), ("新", "xin"), ("天", "tian"), ("海", "hai"), ("金", "jin"), ("东", "dong"),
+    ("宏", "hong"), ("瑞", "rui"), ("安", "an"), ("信", "xin"), ("兴", "xing"), ("恒", "heng"), ("德", "de"),
+    ("泰", "tai"), ("源", "yuan"), ("星", "xing"), ("达", "da"), ("明", "ming"), ("科", "ke"),
+)
+_TRADES = {
+    "stock": (("科技", "Technology"), ("电子", "Electronics"), ("医药", "Pharma"), ("股份", "Holdings"),
+              ("材料", "Materials"), ("能源", "Energy"), ("智能", "Intelligent"), ("电气", "Electric")),
+    "etf": (("ETF", "ETF"),),
+    "hk": (("集团", "Group"), ("控股", "Holdings"), ("国际", "International"), ("科技", "Technology")),
+}
+
+
+def synthetic_names(symbol: str, kind: str) -> dict[str, str]:
+    """A plausible `name` (Chinese) and `name_en` for a synthetic code."""
+    code = int(symbol.split(".")[0])
+    first, second = _SYLLABLES[code % 20], _SYLLABLES[code // 20 % 20]
+    trades = _TRADES["hk" if symbol.endswith(".HK") else kind]
+    trade = trades[code // 400 % len(trades)]
+    pinyin = (first[1] + second[1]).capitalize()
+    return {"name": first[0] + second[0] + trade[0], "name_en": f"{pinyin} {trade[1]}"}
+
+
 def full_quote(inst: Synthetic, ts: int) -> dict:
     return {
-        "symbol": inst.symbol, "ts": ts, "name": f"SYN {inst.symbol[:-3]}", "kind": inst.kind,
+        "symbol": inst.symbol, "ts": ts, **synthetic_names(inst.symbol, inst.kind), "kind": inst.kind,
         "currency": "HKD" if inst.symbol.endswith(".HK") else "CNY", "prev_close": inst.prev_close,
         "open": inst.prev_close, "high": inst.prev_close, "low": inst.prev_close, "last": inst.prev_close,
         "volume": 0, "turnover": 0.0,

@@ -22,6 +22,8 @@ from typing import Any
 
 import polars as pl
 
+from marketmon.store import book
+
 try:
     from marketmon.store import _columns
 except ImportError:  # built without a compiler: the Python pass below
@@ -34,7 +36,7 @@ NESTED = "l"  # a list field (an order book side): taken in Python beside the C 
 
 
 def _kind_of(dtype: pl.DataType) -> str:
-    return NESTED if isinstance(dtype, pl.List) else _KIND[dtype]
+    return NESTED if dtype == book.DTYPE else _KIND[dtype]
 
 
 class _ArrowColumn:
@@ -122,7 +124,10 @@ class Run:
             columns = self._with_lists(columns, [[getattr(q, fields[i]) for q in quotes] for i in self._nested])
         else:
             values = _extractor(self.kind.__struct_fields__)(quotes, self._rows.get)
-            columns = [pl.Series(n, v, dtype=t) for n, v, t in zip(self._names, values, self._dtypes, strict=True)]
+            columns = [
+                book.column(n, v) if t == book.DTYPE else pl.Series(n, v, dtype=t)
+                for n, v, t in zip(self._names, values, self._dtypes, strict=True)
+            ]
         rows = columns[0]
         missed = rows.is_null().arg_true().to_list() if rows.null_count() else []
         return columns, [(i, quotes[i].symbol) for i in missed]
@@ -140,7 +145,7 @@ class Run:
         for i, column in zip(self._scalar, scalars, strict=True):
             out[i] = column
         for i, values in zip(self._nested, lists, strict=True):
-            out[i] = pl.Series(self._names[i], values, dtype=self._dtypes[i])
+            out[i] = book.column(self._names[i], values)
         return out  # type: ignore[return-value]
 
     def _descriptors(self) -> tuple[Any, ...]:

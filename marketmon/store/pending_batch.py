@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from marketmon.feed.protocol import QUOTE_FIELDS
+from marketmon.store import book
 from marketmon.store import columns as columns_of
 
 STEP_MS = 1000
@@ -31,7 +32,6 @@ STEP_MS = 1000
 _RENAMED = {"limit_up": "feed_limit_up", "limit_down": "feed_limit_down"}
 COLUMN_OF = {f: _RENAMED.get(f, f) for f in QUOTE_FIELDS}
 
-BOOK = pl.List(pl.List(pl.Float64))  # [[price, size], ...] best first
 _WIRE_TYPES: dict[str, pl.DataType] = {
     "symbol": pl.String, "ts": pl.Int64, "name": pl.String, "kind": pl.String,
     "prev_close": pl.Float64, "open": pl.Float64, "high": pl.Float64, "low": pl.Float64,
@@ -41,7 +41,7 @@ _WIRE_TYPES: dict[str, pl.DataType] = {
     "limit_down": pl.Float64, "suspended": pl.Boolean,
     "limit_days": pl.Int64, "limit_down_days": pl.Int64, "seal_amount": pl.Float64,
     "first_seal": pl.String, "last_seal": pl.String, "board_opens": pl.Int64, "ah_pair": pl.String,
-    "name_en": pl.String, "bids": BOOK, "asks": BOOK, "float_shares": pl.Int64, "avg_volume_5d": pl.Int64,
+    "name_en": pl.String, "bids": book.DTYPE, "asks": book.DTYPE, "float_shares": pl.Int64, "avg_volume_5d": pl.Int64,
 }  # fmt: skip
 BATCH_SCHEMA = pl.Schema({COLUMN_OF[f]: _WIRE_TYPES[f] for f in QUOTE_FIELDS})
 

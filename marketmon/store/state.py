@@ -14,7 +14,7 @@ import datetime as dt
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace, field
 from decimal import Decimal
 from typing import Any
 
@@ -46,7 +46,7 @@ _LIMIT_COLUMNS = frozenset(("prev_close", "st", "name", "listed", "feed_limit_up
 
 def _scatter(column: pl.Series, where: pl.Series, new: pl.Series) -> pl.Series:
     """`column` with `new` written at the rows `where` (one row given twice: the later value wins)."""
-    if isinstance(column.dtype, pl.List):  # polars cannot scatter into a list column: gather instead
+    if isinstance(column.dtype, pl.Array):  # polars cannot scatter into an array column (a book): gather instead
         n = len(column)
         at = pl.int_range(0, n, eager=True, dtype=pl.UInt32)
         at.scatter(where, pl.int_range(n, n + len(new), eager=True, dtype=pl.UInt32))
@@ -149,6 +149,7 @@ class Store:
         # (config/day_record.py): breadth compares today's with it at the same minute.
         self.previous_turnover: dict[int, float] = {}
         self.version = 0  # bumped by every flush that changed the frame
+        self.names = "en"  # the name shown and put in alerts: "en" (name_en where sent) or "zh" (the feed's name)
         self._pending = Pending(self._rows, self._index)
         self._touched: pl.Series = pl.Series(dtype=pl.UInt32)  # rows the last flush (or part of one) changed
         self._pending_received: float | None = None  # monotonic time the batch's first frame came in
@@ -361,7 +362,7 @@ class Store:
         for name in fields:
             new = raw.get_column(name)
             if new.null_count():
-                if few:
+                if few and not isinstance(new.dtype, pl.Array):  # a book's cells are slow as Python lists
                     new, where = few_rows.given(new, rows)
                 else:
                     given = new.is_not_null()
@@ -385,6 +386,9 @@ class Store:
         merged = few_rows.derive(merged) if len(at) <= few_rows.SMALL else merged.with_columns(_DERIVE)
         changed += _DERIVED_NAMES
         events = self._crossings(old, merged)
+        if events and self.names == "en":  # alerts name an instrument as the screen does
+            name_en = frame.get_column("name_en")
+            events = [replace(e, name=name_en[self._rows[e.symbol]] or e.name) for e in events]
         if events:
             merged = self._mark_seals(merged, events)
             changed += ["sealed_at", "broken", "last_sealed_at", "opens"]
@@ -514,13 +518,36 @@ class Store:
         return since
 
     def rows_of(self, symbols: Iterable[str], columns: Sequence[str]) -> pl.DataFrame:
-        """These columns of the rows of these symbols (those the frame has), in row order."""
+        """These columns of the rows of these symbols (those the frame has), in row order;
+        `name` is the name shown (`shown_name`)."""
         at = sorted({self._rows[s] for s in symbols if s in self._rows})
-        return self.frame[at, list(columns)]
+        return self.frame[at].select(self.shown_name() if c == "name" else c for c in columns)
 
     def quote(self, symbol: str) -> dict[str, Any] | None:
+        """The instrument's row; `name` is the name shown, the feed's own is `name_zh`."""
         row = self._rows.get(symbol)
-        return None if row is None else self.frame.row(row, named=True)
+        if row is None:
+            return None
+        q = self.frame.row(row, named=True)
+        q["name_zh"] = q["name"]
+        if self.names == "en":
+            q["name"] = q["name_en"] or q["name"]
+        return q
+
+    def shown_name(self) -> pl.Expr:
+        """The `name` column as the screen shows it: the English name where the feed
+        sends one (`names` "en"), else the feed's own name (Chinese from Chinese sources)."""
+        if self.names == "en":
+            return pl.coalesce("name_en", "name").alias("name")
+        return pl.coalesce("name", "name_en").alias("name")
+
+    def set_names(self, which: str) -> None:
+        """Show English ("en") or the feed's own, Chinese ("zh") names."""
+        if which not in ("en", "zh"):
+            raise ValueError(f"names are 'en' or 'zh', not {which!r}")
+        if which != self.names:
+            self.names = which
+            self.version += 1  # every panel draws its names again
 
     def a_share_turnover(self) -> float | None:
         totals = self.frame.filter(pl.col("symbol").is_in(A_SHARE_TOTAL))["turnover"].drop_nulls()

@@ -6,6 +6,8 @@ ACCEPTANCE table, and percentages are computed from the replayed quotes.
 
 from __future__ import annotations
 
+import re
+
 import json
 import random
 import time
@@ -114,6 +116,19 @@ class Replay:
                 v = partial.get(f)
                 if v and not (down <= v <= up):
                     self.problems.append(f"{sym}: {f}={v} outside the limits [{down}, {up}]")
+        for side, best, worse in (("bids", "bid", -1), ("asks", "ask", 1)):  # the five levels
+            levels = partial.get(side)
+            if levels is None:
+                continue
+            prices = [p for p, _ in levels]
+            if len(levels) > 5 or any(b * worse <= a * worse for a, b in zip(prices, prices[1:])):
+                self.problems.append(f"{sym}: {side} {levels} not best first")
+            if any(not valid_price(q, p) or size <= 0 for p, size in levels):
+                self.problems.append(f"{sym}: {side} {levels} off the tick or empty")
+            if band is not None and any(not down <= p <= up for p in prices):
+                self.problems.append(f"{sym}: {side} {levels} outside the limits")
+            if best in partial and prices[:1] != ([partial[best]] if partial[best] else []):
+                self.problems.append(f"{sym}: {side} {levels} does not start at {best} {partial[best]}")
         if ("volume" in partial or "last" in partial) and ts != ms("09:00"):
             hhmm = datetime.fromtimestamp(ts / 1000, CST).strftime("%H:%M:%S")
             if sym.endswith(".HK"):
@@ -472,3 +487,22 @@ def test_southbound_history(day: Replay) -> None:
             sums[t["symbol"]] = sums.get(t["symbol"], 0.0) + t["net_buy_hkd"]
     leaders = sorted(sums, key=sums.get, reverse=True)[:3]
     assert leaders == ["09988.HK", "00700.HK", "03690.HK"]
+
+
+def test_every_instrument_has_its_chinese_name_and_the_english_one_beside_it() -> None:
+    first = {q["symbol"]: q for q in next(iter(SEED_DAY.events())).body["quotes"]}
+    han = re.compile(r"[\u4e00-\u9fff]")
+    assert all(han.search(q["name"]) for q in first.values()), [q["name"] for q in first.values() if not han.search(q["name"])]
+    named = {s: (q["name"], q.get("name_en")) for s, q in first.items()}
+    assert named["688521.SH"] == ("芯原股份", "VeriSilicon")
+    assert named["600519.SH"] == ("贵州茅台", "Kweichow Moutai")
+    assert named["688981.SH"] == ("中芯国际", "SMIC") and named["00981.HK"] == ("中芯国际", "SMIC")
+    assert named["688256.SH"] == ("寒武纪", "Cambricon") and named["09988.HK"] == ("阿里巴巴-W", "BABA-W")
+    assert named["002602.SZ"] == ("ST 华通", None)  # the Chinese-only names of the table keep no English one
+
+
+def test_the_book_has_five_levels_where_it_trades(day: Replay) -> None:
+    moutai, verisilicon = close(day, "600519.SH"), close(day, "688521.SH")
+    assert len(moutai["bids"]) == len(moutai["asks"]) == 5
+    assert verisilicon["asks"] == [] and verisilicon["bids"][0][0] == 154.39  # sealed at the limit
+    assert "bids" not in close(day, "000001.SH")  # an index has no book

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from marketmon.feed.protocol import Quote
+from marketmon.store.book import levels
 from marketmon.store.state import Store
 
 from ..conftest import T0
@@ -130,10 +131,26 @@ def test_book_levels_and_the_second_name_are_kept_as_columns(many):
         s.merge(decoder.decode(frame).quotes, T0)
     s.flush()
     first, other = s.quote(symbols[0]), s.quote(symbols[-1])
-    assert (first["name"], first["name_en"]) == ("浦发银行", "SPDB")
-    assert first["bids"] == [list(level) for level in book] and first["asks"] is None
-    assert other["bids"] == [[10.01, 900.0], [10.0, 100.0]] and other["asks"] == [[10.02, 700.0]]
+    assert (first["name"], first["name_zh"], first["name_en"]) == ("SPDB", "浦发银行", "SPDB")
+    assert levels(first["bids"]) == book and levels(first["asks"]) == []
+    assert levels(other["bids"]) == [(10.01, 900.0), (10.0, 100.0)] and levels(other["asks"]) == [(10.02, 700.0)]
     assert other["last"] == 10.02 and other["name_en"] == "SPDB"
+    s.set_names("zh")  # the switch: the feed's own name, in quotes and in rows_of
+    assert s.quote(symbols[0])["name"] == "浦发银行"
+    assert s.rows_of(symbols[:1], ["symbol", "name"]).row(0) == (symbols[0], "浦发银行")
+    with pytest.raises(ValueError):
+        s.set_names("fr")
+
+
+def test_an_empty_book_side_is_not_a_missing_one():
+    s = store_with(Quote("688521.SH", name="芯原股份", prev_close=128.66, bids=[(154.39, 1893400)], asks=[]))
+    s.flush()
+    q = s.quote("688521.SH")
+    assert q["asks"] is not None and levels(q["asks"]) == []  # sent empty: sealed at the limit
+    assert levels(q["bids"]) == [(154.39, 1893400.0)]
+    s.merge([Quote("688521.SH", last=154.39)], T0)  # a quote without a book changes none
+    s.flush()
+    assert levels(s.quote("688521.SH")["bids"]) == [(154.39, 1893400.0)]
 
 
 def test_a_book_of_more_than_five_levels_is_refused():
