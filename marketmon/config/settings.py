@@ -7,6 +7,9 @@ holds a wrong type gives one SettingsError naming file, line and column, and
 the app runs on the defaults (`load_or_defaults`).
 
     theme = "marketmon-dark"
+    [display]
+    names = "en"                 # "en": English names where the feed sends them; "zh": the Chinese ones (key n)
+    units = "intl"               # "intl": 2.55T, 63.51M; "cn": amounts in 万/亿, A-share volumes in 手 (key u)
     [sound]
     enabled = true
     player = "auto"              # or a command list; the .wav path is appended
@@ -73,6 +76,8 @@ class Settings:
     sound: SoundSettings = field(default_factory=SoundSettings)
     notify: bool = False
     theme: str | None = None
+    names: str = "en"  # [display] names: "en" or "zh"
+    units: str = "intl"  # [display] units: "intl" or "cn"
     rules: RuleSet = field(default_factory=RuleSet)  # defaults under every list's [alerts]
     hysteresis: float = HYSTERESIS
     cooldown_s: float = COOLDOWN_S
@@ -157,6 +162,12 @@ def parse_settings(text: str, path: Path | str = "<settings>", env: Mapping[str,
     r = _Reader(text, path)
     s = Settings(path=Path(str(path)))
     s.theme = r.get(data, "theme", str, "a string", None)
+    display = r.table(data, "display")
+    for key, allowed in (("names", ("en", "zh")), ("units", ("intl", "cn"))):
+        value = r.get(display, key, str, " or ".join(f'"{a}"' for a in allowed), getattr(s, key), "display")
+        if value not in allowed:
+            raise r.fail(key, " or ".join(f'"{a}"' for a in allowed), "display")
+        setattr(s, key, value)
     sound = r.table(data, "sound")
     s.sound = SoundSettings(
         enabled=r.get(sound, "enabled", bool, "true or false", True, "sound"),

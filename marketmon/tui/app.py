@@ -36,7 +36,7 @@ from marketmon.config.settings import load_or_defaults
 from marketmon.engine import Engine, FeedChoice, day_recorder, open_feed
 from marketmon.feed.client import FeedEvent, FeedUnreachable
 from marketmon.store.state import Store
-from marketmon.tui import freshness, keys, lists, themes
+from marketmon.tui import fmt, freshness, keys, lists, themes
 from marketmon.tui.commands import MarketmonCommands
 from marketmon.tui.dialogs.help import HelpScreen
 from marketmon.tui.list_edit import ListEditing
@@ -113,6 +113,8 @@ class MarketmonApp(ListEditing, App[int]):
         self.settings_path = self.settings.path or paths.settings_file()
         self.lists, self._list_errors = lists.load_lists(watchlists, base=self.settings.rules)
         self.alert_config = self.settings.alert_config(self.lists)
+        self.names = self.settings.names  # [display] names; key n switches
+        fmt.set_units(self.settings.units)  # [display] units; key u switches
         self.engine: Engine | None = None
         self.store: Store | None = None
         self.demo_server: Any = None  # the in-process QuoteServer of the demo
@@ -194,6 +196,26 @@ class MarketmonApp(ListEditing, App[int]):
         names = sorted(self.own_themes) or sorted(self.available_themes)
         self.theme = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
         self.notify(f"Theme: {self.theme}", timeout=2)
+
+    def action_names_toggle(self) -> None:
+        """English names where the feed sends them, or the Chinese ones (the feed's own)."""
+        self.names = "zh" if self.names == "en" else "en"
+        self._redraw_figures()
+        self.notify("Names: 中文" if self.names == "zh" else "Names: English", timeout=2)
+
+    def action_units_toggle(self) -> None:
+        """K/M/B/T, or amounts in 万/亿 and A-share volumes in 手."""
+        fmt.set_units("intl" if fmt.UNITS["units"] == "cn" else "cn")
+        self._redraw_figures()
+        self.notify("Units: 万/亿, volumes in 手" if fmt.UNITS["units"] == "cn" else "Units: K/M/B/T", timeout=2)
+
+    def _redraw_figures(self) -> None:
+        """Names or units changed: every panel draws again on the next tick, without flashing."""
+        if self.store is not None:
+            self.store.set_names(self.names)
+        for table in self.query(WatchTable):
+            table.rows_raw.clear()  # re-rendered from the frame; a cleared row does not flash
+        self._seen.clear()
 
     # layout ------------------------------------------------------------------
 
@@ -452,6 +474,7 @@ class MarketmonApp(ListEditing, App[int]):
                 **self.feed_options,
             )
             self.store = self.engine.store
+            self.store.set_names(self.names)
             self.player.phases = lambda: self.engine.store.phases  # quiet outside trading
             await self.engine.run()
         except FeedUnreachable as exc:

@@ -46,6 +46,46 @@ def amount(value: float | None) -> str:
     return f"{value:.0f}"
 
 
+# "intl": K/M/B/T; "cn": amounts in 万/亿, A-share volumes in 手 (the [display] units setting, key u).
+UNITS = {"units": "intl"}
+
+
+def set_units(units: str) -> None:
+    if units not in ("intl", "cn"):
+        raise ValueError(f"units are 'intl' or 'cn', not {units!r}")
+    UNITS["units"] = units
+
+
+def cn_amount(value: float, compact: bool = False) -> str:
+    """An amount in 亿 (1e8) or 万 (1e4), as Chinese quote screens write it: 286.95亿,
+    6351.00万; `compact`: four digits at most (286.9亿, 6351万), for a table cell."""
+    size = abs(value)
+    for unit, scale in (("万亿", 1e12), ("亿", 1e8), ("万", 1e4)):
+        if size >= scale:
+            x = value / scale
+            places = 2 if not compact else 0 if abs(x) >= 1000 else 1 if abs(x) >= 100 else 2
+            return f"{x:.{places}f}{unit}"
+    return f"{value:.0f}"
+
+
+def money(value: float | None, compact: bool = False) -> str:
+    """A traded amount in the chosen units."""
+    if value is not None and UNITS["units"] == "cn":
+        return cn_amount(value, compact)
+    return amount(value)
+
+
+def volume(value: float | None, symbol: str = "", kind: str | None = None, compact: bool = False) -> str:
+    """A volume in the chosen units: with "cn", A-share stocks and funds in 手 (lots of 100
+    shares), Hong Kong (lot sizes vary) and indices in shares; `compact` (a table cell,
+    whose header says the unit) without the unit word."""
+    if value is None or UNITS["units"] != "cn":
+        return amount(value)
+    if symbol.endswith(".HK") or kind == "index":
+        return cn_amount(value, compact) + ("" if compact or kind == "index" else "股")
+    return cn_amount(value / 100, compact) + ("" if compact else "手")
+
+
 def clock(ms: int | None) -> str:
     if ms is None:
         return "--:--:--"

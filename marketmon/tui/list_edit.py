@@ -153,8 +153,8 @@ class ListEditing:
     def _instruments(self) -> list[Instrument]:
         if self.store is None:
             return []
-        rows = self.store.frame.select("symbol", "name").sort("symbol").iter_rows()
-        return [Instrument(symbol, name or "") for symbol, name in rows]
+        rows = self.store.frame.select("symbol", "name", "name_en").sort("symbol").iter_rows()
+        return [Instrument(symbol, name or "", name_en or "") for symbol, name, name_en in rows]
 
     # the actions -------------------------------------------------------------------
 

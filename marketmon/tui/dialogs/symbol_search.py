@@ -1,4 +1,4 @@
-"""Find an instrument by code or name, to add it to a watchlist.
+"""Find an instrument by code, name or pinyin, to add it to a watchlist.
 
 Names and codes come from the feed: shown as `Text`, never as markup.
 """
@@ -6,7 +6,6 @@ Names and codes come from the feed: shown as `Text`, never as markup.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on
@@ -18,47 +17,12 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from marketmon.feed.safe_text import printable
-from marketmon.market.symbols import SymbolError, normalize
+from marketmon.market.search import Instrument, search
 
-MAX_HITS = 40
-
-
-@dataclass(frozen=True)
-class Instrument:
-    symbol: str
-    name: str
-
-
-def search(instruments: Sequence[Instrument], query: str, limit: int = MAX_HITS) -> list[Instrument]:
-    """Instruments whose code or name holds the query: codes starting with it
-    first, then other code matches, then names. A code the feed does not have
-    (yet) but that is well formed comes first, so any valid code can be added."""
-    q = query.strip()
-    if not q:
-        return list(instruments[:limit])
-    low = q.lower()
-    starts, inside, named = [], [], []
-    for inst in instruments:
-        code = inst.symbol.lower()
-        if code.startswith(low):
-            starts.append(inst)
-        elif low in code:
-            inside.append(inst)
-        elif low in inst.name.lower():
-            named.append(inst)
-    hits = starts + inside + named
-    try:
-        exact = normalize(q)
-    except SymbolError:
-        exact = None
-    if exact is not None:
-        known = next((i for i in instruments if i.symbol == exact), Instrument(exact, ""))
-        hits = [known, *(h for h in hits if h.symbol != exact)]
-    return hits[:limit]
-
+__all__ = ["Instrument", "SymbolSearch", "search"]
 
 class SymbolSearch(ModalScreen[str | None]):
-    """Type a code (any form: 688521, sh688521, 700.hk) or part of a name."""
+    """Type a code (any form: 688521, sh688521, 700.hk), part of a name, or pinyin (gzmt, maotai)."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("down", "down", show=False),
                 Binding("up", "up", show=False)]  # fmt: skip
@@ -70,7 +34,7 @@ class SymbolSearch(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
             yield Label(Text(self.title_text), classes="dialog-title")
-            yield Input(placeholder="code or name: 688521, VeriSilicon, 700.hk, 中芯", id="search-query")
+            yield Input(placeholder="code, name or pinyin: 688521, VeriSilicon, 中芯, gzmt", id="search-query")
             yield OptionList(id="search-hits")
             yield Static(Text("Enter adds the highlighted one. Esc cancels."), id="search-note", classes="dialog-note")
 
@@ -90,13 +54,15 @@ class SymbolSearch(ModalScreen[str | None]):
             box.highlighted = 0
         note = "Enter adds the highlighted one. Esc cancels."
         if query.strip() and not hits:
-            note = f"No instrument matches {query.strip()!r}: type a code such as 600519 or 700.hk, or part of a name."
+            note = f"No instrument matches {query.strip()!r}: type a code such as 600519 or 700.hk, part of a name, or its pinyin initials (gzmt)."
         self.query_one("#search-note", Static).update(Text(note))
 
     @staticmethod
     def _line(inst: Instrument) -> Text:
         line = Text(f"{inst.symbol:<11}")
         line.append(printable(inst.name) if inst.name else "not in the feed now", style="" if inst.name else "dim")
+        if inst.name_en and inst.name_en != inst.name:
+            line.append(f"  {printable(inst.name_en)}", style="dim")
         return line
 
     def action_down(self) -> None:

@@ -57,7 +57,7 @@ class EtfPremiumPanel(palette.Tones, Vertical):
         """Every fund with a premium: symbol, name, last, iopv, premium_pct, pct, tick; largest |premium| first."""
         return (
             store.frame.filter(pl.col("kind").is_in(["etf", "fund"]) & pl.col("premium_pct").is_not_null())
-            .select("symbol", "name", "last", "iopv", "premium_pct", "pct", "tick")
+            .select("symbol", store.shown_name(), "last", "iopv", "premium_pct", "pct", "tick")
             .sort(pl.col("premium_pct").abs(), "symbol", descending=[True, False])
         )
 

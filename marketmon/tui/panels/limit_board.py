@@ -85,7 +85,7 @@ class LimitBoard(palette.Tones, Vertical):
             up.is_not_null() & (last > 0)
             & (pl.col("limit_state").is_not_null() | pl.col("broken").fill_null(False)
                | (trading & ((last >= up * (1 - near)) | (last <= down * (1 + near)))))
-        ).select("symbol", "name", "board", "limit_pct", "last", "pct", "sealed_at", "tick",
+        ).select("symbol", store.shown_name(), "board", "limit_pct", "last", "pct", "sealed_at", "tick",
                  "limit_state", "broken", "high", "limit_up")  # fmt: skip
         rows = []
         for sym, name, board, band, px, pct, sealed, tick, at, broken, high, lim_up in df.iter_rows():

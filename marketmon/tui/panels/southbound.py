@@ -133,7 +133,7 @@ class SouthboundPanel(palette.Tones, Vertical):
         wanted = {r["symbol"] for r in latest.get("top") or ()} | {r[0] for r in self._leader_stats}
         if not wanted:
             return {}
-        rows = store.frame.filter(pl.col("symbol").is_in(list(wanted))).select("symbol", "name")
+        rows = store.frame.filter(pl.col("symbol").is_in(list(wanted))).select("symbol", store.shown_name())
         return dict(rows.iter_rows())
 
     def _set(self, id: str, key: tuple, draw: Any, force: bool = False) -> None:

@@ -26,6 +26,7 @@ from textual.widgets import ContentSwitcher, Input, Static, Tab, Tabs
 
 from marketmon.config.watchlists import Watchlist
 from marketmon.feed.safe_text import printable
+from marketmon.market.search import Instrument, matches
 from marketmon.store.state import Store
 from marketmon.tui import fmt, palette
 from marketmon.tui.widgets.grid import Grid
@@ -33,7 +34,7 @@ from marketmon.tui.widgets.grid import Grid
 FLASH_S = 0.8
 FIELDS = (
     "symbol", "name", "kind", "tick", "last", "change", "pct", "volume", "turnover",
-    "limit_up", "limit_state", "broken", "iopv", "premium_pct",
+    "limit_up", "limit_state", "broken", "iopv", "premium_pct", "name_zh", "name_en",
 )  # fmt: skip
 Row = dict[str, Any]
 Cell = tuple[str, str | None]  # text, tone
@@ -81,8 +82,9 @@ COLUMNS = (
     Column("last", "Last", 10, lambda r: (fmt.price(r["last"], r["tick"]), _dir(r)), lambda r: r["last"]),
     Column("pct", "Pct", 8, lambda r: (fmt.pct(r["pct"]), _dir(r)), lambda r: r["pct"]),
     Column("change", "Chg", 8, lambda r: (fmt.change(r["change"], r["tick"]), _dir(r)), lambda r: r["change"]),
-    Column("volume", "Vol", 8, lambda r: (fmt.amount(r["volume"]), None), lambda r: r["volume"]),
-    Column("turnover", "Amount", 8, lambda r: (fmt.amount(r["turnover"]), None), lambda r: r["turnover"]),
+    Column("volume", "Vol", 8, lambda r: (fmt.volume(r["volume"], r["symbol"], r["kind"], compact=True), None),
+           lambda r: r["volume"]),
+    Column("turnover", "Amount", 8, lambda r: (fmt.money(r["turnover"], compact=True), None), lambda r: r["turnover"]),
     Column("to_limit", "To LU", 7, lambda r: (_pct_plain(_to_limit(r)), "muted"), _to_limit),
     Column("mark", "Lim", 4, _mark, lambda r: r["limit_state"] or ("brk" if r["broken"] else ""), right=False),
     Column("iopv", "IOPV", 6,
@@ -125,6 +127,12 @@ def _fit(text: str, col: Column) -> str:
     return pad + text if col.right else text + pad
 
 
+def _selected(store: Store) -> list[pl.Expr]:
+    """FIELDS from the frame: `name` as shown, the feed's own and the English one for `/`."""
+    named = {"name": store.shown_name(), "name_zh": pl.col("name").alias("name_zh")}
+    return [named.get(f, pl.col(f)) for f in FIELDS]
+
+
 class WatchTable(palette.Tones, Grid):
     """One watchlist. `symbols` None means every instrument the feed has."""
 
@@ -164,7 +172,7 @@ class WatchTable(palette.Tones, Grid):
         if self.symbols is not None:
             frame = frame.filter(pl.col("symbol").is_in(self.symbols))
         added = resort = False
-        for values in frame.select(FIELDS).iter_rows():
+        for values in frame.select(_selected(store)).iter_rows():
             symbol = values[0]
             seen = self.rows_raw.get(symbol)
             if seen == values:
@@ -287,8 +295,10 @@ class WatchTable(palette.Tones, Grid):
     def _matches(self, symbol: str) -> bool:
         if not self.filter_text:
             return True
-        name = self.cells[symbol]["name"][0].lower()
-        return self.filter_text in symbol.lower() or self.filter_text in name
+        raw = self.rows_raw.get(symbol)
+        row = dict(zip(FIELDS, raw, strict=True)) if raw else {}
+        names = Instrument(symbol, row.get("name_zh") or self.cells[symbol]["name"][0], row.get("name_en") or "")
+        return matches(names, self.filter_text)  # code, either name, pinyin (market/search.py)
 
     @property
     def selected_symbol(self) -> str | None:
