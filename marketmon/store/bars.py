@@ -9,8 +9,9 @@ somebody reads them (a chart, a motion alert rule) and kept, so reading a
 symbol again only looks at the chunks that came since.
 
 A full day for 10,000 instruments is about three million bars; a chunk
-holds them in 32 bytes a bar (32-bit instrument id and minute, 32-bit float
-prices, which only draw charts, 64-bit cumulative volume). Money arithmetic
+holds them in 36 bytes a bar (32-bit instrument id and minute, 32-bit float
+prices, which only draw charts, 64-bit cumulative volume; 36 with the
+cumulative turnover as a 32-bit float, which only draws the average-price line). Money arithmetic
 never reads bars: limits come from the frame.
 """
 
@@ -33,15 +34,16 @@ class Bar(NamedTuple):
     low: float
     close: float
     volume: int  # cumulative volume at the bar's close
+    turnover: float = 0.0  # cumulative traded amount at the bar's close: turnover / volume is the average price
 
 
 class Bars:
     """One instrument's bars, oldest first."""
 
-    __slots__ = ("minute", "open", "high", "low", "close", "volume")
+    __slots__ = ("minute", "open", "high", "low", "close", "volume", "turnover")
 
     def __init__(self) -> None:
-        self.minute, self.volume = array("i"), array("q")
+        self.minute, self.volume, self.turnover = array("i"), array("q"), array("d")
         self.open, self.high, self.low, self.close = array("f"), array("f"), array("f"), array("f")
 
     def __len__(self) -> int:
@@ -54,12 +56,15 @@ class Bars:
     def __getitem__(self, i: int | slice) -> Bar | list[Bar]:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        return Bar(self.minute[i], self.open[i], self.high[i], self.low[i], self.close[i], self.volume[i])
+        return Bar(self.minute[i], self.open[i], self.high[i], self.low[i], self.close[i], self.volume[i],
+                   self.turnover[i])  # fmt: skip
 
     def __iter__(self) -> Iterator[Bar]:
-        return map(Bar, self.minute, self.open, self.high, self.low, self.close, self.volume)
+        return map(Bar, self.minute, self.open, self.high, self.low, self.close, self.volume, self.turnover)
 
-    def add(self, minute: int, o: float, h: float, lo: float, c: float, volume: int | None) -> None:
+    def add(
+        self, minute: int, o: float, h: float, lo: float, c: float, volume: int | None, turnover: float | None = None
+    ) -> None:
         """Fold one minute's prices in; a minute older than the newest bar is ignored."""
         n = len(self.minute)
         if n and minute == self.minute[-1]:
@@ -70,6 +75,8 @@ class Bars:
             self.close[-1] = c
             if volume is not None:
                 self.volume[-1] = volume
+            if turnover is not None:
+                self.turnover[-1] = turnover
             return
         if n and minute < self.minute[-1]:
             return
@@ -79,8 +86,9 @@ class Bars:
         self.low.append(lo)
         self.close.append(c)
         self.volume.append(volume if volume is not None else (self.volume[-1] if n else 0))
+        self.turnover.append(turnover if turnover is not None else (self.turnover[-1] if n else 0.0))
         if n + 1 > MAX_BARS + _TRIM:
-            for column in (self.minute, self.open, self.high, self.low, self.close, self.volume):
+            for column in (self.minute, self.open, self.high, self.low, self.close, self.volume, self.turnover):
                 del column[:_TRIM]
 
 
@@ -121,6 +129,7 @@ _MINUTE_BARS = (
     pl.col("last").min().alias("low"),
     pl.col("last").last().alias("close"),
     pl.col("volume").last(ignore_nulls=True),
+    pl.col("turnover").last(ignore_nulls=True),
 )
 _PRICES = [pl.col(c).cast(pl.Float32) for c in ("open", "high", "low", "close")]  # after the group-by: cheaper
 
@@ -178,7 +187,8 @@ class BarHistory:
         fallback = pl.lit(fallback_ts, pl.Int64)
         ts = pl.col("ts").fill_null(fallback) if "ts" in columns else fallback
         volume = pl.col("volume") if "volume" in columns else pl.lit(None, pl.Int64).alias("volume")
-        part = quotes.select(pl.col("row").alias("id"), (ts // 60_000).alias("minute"), "last", volume)
+        turnover = pl.col("turnover") if "turnover" in columns else pl.lit(None, pl.Float64).alias("turnover")
+        part = quotes.select(pl.col("row").alias("id"), (ts // 60_000).alias("minute"), "last", volume, turnover)
         if part.get_column("last").null_count():
             part = part.filter(pl.col("last").is_not_null())
         if not part.height:
@@ -203,7 +213,7 @@ class BarHistory:
             rows.filter(~current)
             .group_by("id", "minute")
             .agg(_MINUTE_BARS)
-            .select("id", pl.col("minute").cast(pl.Int32), *_PRICES, "volume")
+            .select("id", pl.col("minute").cast(pl.Int32), *_PRICES, "volume", pl.col("turnover").cast(pl.Float32))
             .sort("id", "minute")
         )
         self._parts = [rows.filter(current)]
@@ -243,9 +253,11 @@ class BarHistory:
             return None
         prices = mine.get_column("last")
         volume = mine.get_column("volume").drop_nulls()
+        turnover = mine.get_column("turnover").drop_nulls()
         done = self._done(symbol)
         prior = done.volume[-1] if done is not None and len(done) else 0
+        prior_turnover = done.turnover[-1] if done is not None and len(done) else 0.0
         return Bar(
             mine.get_column("minute")[0], prices[0], prices.max(), prices.min(), prices[-1],
-            volume[-1] if len(volume) else prior,
+            volume[-1] if len(volume) else prior, turnover[-1] if len(turnover) else prior_turnover,
         )  # fmt: skip
