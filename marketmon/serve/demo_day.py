@@ -545,6 +545,7 @@ def quote_stream(inst: Inst, order: int) -> Iterator[tuple[int, int, dict[str, A
     book_rng = Random(_seed(sym) + 2)  # the deeper levels draw on their own: the paths stay as they were
     deeper = [[(1 + int(book_rng.random() * 2 * depth)) * LOT for _ in range(4)] for _ in range(2)]
     sent = [-BOOK_EVERY, -BOOK_EVERY]  # the step each side's levels were last sent
+    ladder: list[list[int]] = [[], []]  # the prices last sent on each side
 
     def levels(side: int, best: int, size: int) -> list[list[float]]:
         """Five levels from the best one outwards, a tick apart, inside the limits; one
@@ -552,21 +553,29 @@ def quote_stream(inst: Inst, order: int) -> Iterator[tuple[int, int, dict[str, A
         sizes = deeper[side]
         sizes[int(book_rng.random() * 4)] = (1 + int(book_rng.random() * 2 * depth)) * LOT
         out, px = [[best / 1000, size]], best
+        ladder[side] = [best]
         step = ticks.fixed * (1 if side else -1)
         for queued in sizes:
             px = px + step if step else (ticks.up(px) if side else ticks.down(px))
             if px <= 0 or (up_lim is not None and not down_lim <= px <= up_lim):
                 break
             out.append([px / 1000, queued])
+            ladder[side].append(px)
         return out
 
     def set_book(d: dict[str, Any], bid: int, ask: int, bid_size: int, ask_size: int) -> None:
-        # The five levels at most every BOOK_EVERY steps, and when a side empties or fills
-        # or reaches a limit (a seal): every book update of a whole day cost a replay 3x its time.
+        # The five levels when the best moved off the ladder last sent (fewer than four
+        # levels sent beyond it), at least every BOOK_EVERY steps, and when a side empties,
+        # fills or reaches a limit (a seal): every book update of a whole day cost a replay 3x its time.
         # `bid`/`ask` and sizes stay exact on every step (docs/protocol.md).
         k = (d["ts"] - T0_MS) // STEP_MS
         for side, best, size, i in ((0, bid, bid_size, 0), (1, ask, ask_size, 1)):
-            if best != book[i] and (k - sent[side] >= BOOK_EVERY or not best or not book[i] or best in (up_lim, down_lim)):
+            if best == book[i]:
+                continue
+            sent_px = ladder[side]
+            beyond = len(sent_px) - 1 - (sent_px.index(best) if best in sent_px else -1 if (
+                best < sent_px[0] if side else best > sent_px[0]) else len(sent_px) - 1) if sent_px else 0
+            if k - sent[side] >= BOOK_EVERY or not best or not book[i] or beyond < 4 or best in (up_lim, down_lim):
                 sent[side] = k
                 d["asks" if side else "bids"] = levels(side, best, size) if best else []
         if bid != book[0]:

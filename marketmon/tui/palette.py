@@ -12,7 +12,7 @@ from rich.style import Style
 
 TONES = (
     "up", "down", "flat", "limit-up", "limit-down", "flash", "muted", "label",
-    "demo", "ok", "bad", "title", "limit-up-line", "limit-down-line",
+    "demo", "ok", "bad", "title", "limit-up-line", "limit-down-line", "avg",
 )  # fmt: skip
 COMPONENT_CLASSES = frozenset(f"mm--{t}" for t in TONES)
 

@@ -1,9 +1,14 @@
-"""The detail pane: one instrument's intraday price line and volume bars.
+"""The detail pane: one instrument's intraday chart, its order book and figures.
 
 The y axis is centred on the previous close (how A-share charts are read:
 above is up, below is down) and stretches to take in the limit prices when
-they are close enough to matter. Limit-up/limit-down, the previous close and
-the day's high and low are labelled on the right.
+they are close enough to matter. Prices are on the left axis, percent of the
+previous close on the right, where limit-up/limit-down, the previous close and
+the day's high and low are labelled too. The yellow line is the average price
+(turnover / volume). Beside the chart: five levels of ask and bid where the
+feed sends them, then amplitude, turnover rate and volume ratio (said to be
+unknown where the feed sends no free float or 5-day volume). In the opening
+call auction the header shows the indicative price and matched volume.
 """
 
 from __future__ import annotations
@@ -14,11 +19,15 @@ from rich.text import Text
 from textual.widget import Widget
 
 from marketmon.feed.safe_text import printable
+from marketmon.store.book import levels
 from marketmon.store.state import Bar, Store
 from marketmon.tui import fmt, palette
 from marketmon.tui.widgets import chart
 
-LABEL_W = 12  # right-hand axis labels: " LU 1,622.40"
+LABEL_W = 12  # right-hand axis labels: " LU 1,622.40", or the percent axis " +3.45%"
+PRICE_W = 9  # left-hand price axis: "1,622.40 "
+SIDE_W = 25  # the book and figures beside the chart: "Ask5  1,502.85    12.3K"
+SIDE_MIN = 70  # narrower than this, the chart takes the whole width
 TIME_LABELS = {
     "CN": ((0, "09:30"), (60, "10:30"), (120, "11:30/13:00"), (180, "14:00"), (240, "15:00")),
     "HK": ((0, "09:30"), (90, "11:00"), (150, "12:00/13:00"), (270, "15:00"), (340, "16:10")),
@@ -36,6 +45,7 @@ class Detail(palette.Tones, Widget):
         self._bars: list[Bar] = []
         self._now: int | None = None  # market time: the chart runs to here
         self._state: tuple = ()
+        self._phase: str | None = None  # the instrument's market phase (call_auction: indicative prices)
 
     def show(self, symbol: str | None, store: Store | None) -> None:
         if symbol != self.symbol:
@@ -49,10 +59,13 @@ class Detail(palette.Tones, Widget):
         bars = store.history.get(self.symbol, []) if self.symbol else []
         last = bars[-1] if bars else None
         minute = store.clock // 60000 if store.clock else None
-        state = (self.symbol, q and (q["last"], q["volume"], q["iopv"], q["limit_state"], q["name"]),
-                 len(bars), last and (last.close, last.volume), minute)  # fmt: skip
+        phase = store.phases.get(chart.market_of(self.symbol or ""))
+        state = (self.symbol, q and (q["last"], q["volume"], q["iopv"], q["limit_state"], q["name"], q["bid"],
+                 q["ask"], q["bid_size"], q["ask_size"], q["bids"], q["asks"]),
+                 len(bars), last and (last.close, last.volume), minute, phase, fmt.UNITS["units"])  # fmt: skip
         if state != self._state:
             self._state, self._quote, self._bars, self._now = state, q, list(bars), store.clock
+            self._phase = phase
             self.refresh()
 
     # drawing -----------------------------------------------------------------
@@ -64,13 +77,25 @@ class Detail(palette.Tones, Widget):
             hint = "Select an instrument: ↑/↓ or j/k in a watchlist, Enter to enlarge"
             return Text(hint if self.symbol is None else f"{self.symbol}: no data yet", self.tone("muted"))
         lines = [self._header(q)]
-        plot_w = width - LABEL_W
+        side = width >= SIDE_MIN and height >= 6
+        chart_w = width - SIDE_W - 1 if side else width
+        plot_w = chart_w - LABEL_W - PRICE_W
+        body: list[Text] = []
         if height >= 6 and plot_w >= 12:
             volume_rows = max(1, min(4, height // 6))
             price_rows = height - 1 - volume_rows - 1
-            lines += self._price(q, plot_w, price_rows)
-            lines += self._volume(q, plot_w, volume_rows)
-            lines.append(self._time_axis(plot_w))
+            body += self._price(q, plot_w, price_rows)
+            body += self._volume(q, plot_w, volume_rows)
+            body.append(Text(" " * PRICE_W) + self._time_axis(plot_w))
+        if side:
+            column = self._side(q, height - 1)
+            body += [Text() for _ in range(len(column) - len(body))]
+            for i, extra in enumerate(column):
+                body[i] = body[i][:chart_w]
+                body[i].pad_right(chart_w - body[i].cell_len)
+                body[i].append(" ")
+                body[i].append_text(extra)
+        lines += body
         return Text("\n").join(line[:width] for line in lines)
 
     def _header(self, q: dict[str, Any]) -> Text:
@@ -78,14 +103,24 @@ class Detail(palette.Tones, Widget):
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(f"{q['symbol']} ", self.tone("muted"))
         t.append(printable(q["name"], 40), self.tone("title"))
-        t.append(f"  {fmt.price(q['last'], tick)} {fmt.change(q['change'], tick)} {fmt.pct(q['pct'])}", tone)
+        indicative = self._indicative(q)
+        if indicative is not None:
+            price, matched = indicative
+            pct = (price - q["prev_close"]) / q["prev_close"] * 100 if q["prev_close"] else None
+            t.append("  Indicative ", self.tone("label"))
+            t.append(f"{fmt.price(price, tick)} {fmt.pct(pct)}", self.tone(fmt.direction(pct)))
+            t.append(" matched ", self.tone("label"))
+            t.append(fmt.volume(matched, q["symbol"], q["kind"]))
+        else:
+            t.append(f"  {fmt.price(q['last'], tick)} {fmt.change(q['change'], tick)} {fmt.pct(q['pct'])}", tone)
         if q["limit_state"]:
             t.append("  ")
             t.append(" LIMIT UP " if q["limit_state"] == "up" else " LIMIT DOWN ", self.tone(f"limit-{q['limit_state']}"))
         # (part, rank): a narrow chart drops whole parts, highest rank first, never half a figure.
+        amount = fmt.money(q["turnover"]) + (" HKD" if q["currency"] == "HKD" else "")
         parts: list[tuple[Text, int]] = [
-            (Text.assemble(("  Vol ", self.tone("label")), fmt.amount(q["volume"])), 3),
-            (Text.assemble(("  Amt ", self.tone("label")), fmt.amount(q["turnover"])), 2),
+            (Text.assemble(("  Vol ", self.tone("label")), fmt.volume(q["volume"], q["symbol"], q["kind"])), 3),
+            (Text.assemble(("  Amt ", self.tone("label")), amount), 2),
         ]
         if q["iopv"] is not None:
             parts.append((Text.assemble(("  IOPV ", self.tone("label")), (f"{fmt.price(q['iopv'], tick)} {fmt.pct(q['premium_pct'])}",
@@ -125,8 +160,19 @@ class Detail(palette.Tones, Widget):
         def y_of(price: float) -> int:
             return max(0, min(pixels - 1, round((top - price) / (top - bottom) * (pixels - 1))))
 
-        canvas = chart.Braille(plot_w, rows)
+        canvas, average = chart.Braille(plot_w, rows), chart.Braille(plot_w, rows)
         cols = chart.columns(self._bars, plot_w * 2, market, self._now)
+        if q["kind"] != "index":  # an index's volume and turnover are not of one instrument
+            prev_avg = None
+            for x, bar in enumerate(cols):
+                if bar is None or not bar.volume or not bar.turnover:
+                    continue
+                y = y_of(bar.turnover / bar.volume)
+                if prev_avg is None:
+                    average.dot(x, y)
+                else:
+                    average.line(x - 1, prev_avg, x, y)
+                prev_avg = y
         prev_y = None
         col_tone = ["flat"] * plot_w
         for x, bar in enumerate(cols):
@@ -143,7 +189,7 @@ class Detail(palette.Tones, Widget):
         labels: dict[int, tuple[str, str]] = {}
         tick = q["tick"]
         marks = [(q["limit_up"], "LU", "limit-up-line"), (q["limit_down"], "LD", "limit-down-line"),
-                 (q["high"], "H", "up"), (q["low"], "L", "down"), (base, "", "muted")]  # fmt: skip
+                 (q["high"], "H", "up"), (q["low"], "L", "down")]  # fmt: skip  (the base: on both axes)
         for price, name, tone in marks:
             if price is None or not bottom <= price <= top:
                 continue
@@ -151,14 +197,23 @@ class Detail(palette.Tones, Widget):
             if name in ("LU", "LD"):
                 guides[row] = ("─", tone)
             labels.setdefault(row, (f" {name} {fmt.price(price, tick)}".rstrip(), tone))
+        axis = {0: top, rows - 1: bottom, y_of(base) // 4: base}
+        if rows >= 9:
+            axis |= {(rows - 1) // 4: top - (top - bottom) / 4, 3 * (rows - 1) // 4: bottom + (top - bottom) / 4}
         lines = []
         for r in range(rows):
             line = Text(no_wrap=True)
+            price = axis.get(r)
+            tick_tone = "muted" if price is None else chart.tone_of(price, base)
+            line.append(f"{fmt.price(price, tick):>{PRICE_W - 1}} "[-PRICE_W:] if price is not None else " " * PRICE_W,
+                        self.tone(tick_tone))  # fmt: skip
             guide = guides.get(r)
             for c in range(plot_w):
                 ch = canvas.char(c, r)
                 if ch is not None:
                     line.append(ch, self.tone(col_tone[c]))
+                elif (ch := average.char(c, r)) is not None:
+                    line.append(ch, self.tone("avg"))
                 elif guide is not None:
                     line.append(guide[0], self.tone(guide[1]))
                 else:
@@ -166,6 +221,8 @@ class Detail(palette.Tones, Widget):
             label = labels.get(r)
             if label:
                 line.append(label[0][:LABEL_W], self.tone(label[1]))
+            elif price is not None and base:  # the percent axis, where no mark is labelled
+                line.append(f" {fmt.pct((price - base) / base * 100)}", self.tone(tick_tone))
             lines.append(line)
         return lines
 
@@ -186,7 +243,7 @@ class Detail(palette.Tones, Widget):
         grid = chart.volume_blocks(per_col, rows)
         lines = []
         for r, row in enumerate(grid):
-            line = Text(no_wrap=True)
+            line = Text(" " * PRICE_W, no_wrap=True)
             for c, ch in enumerate(row):
                 line.append(ch, self.tone(tones[c]))
             if r == 0:
@@ -206,3 +263,77 @@ class Detail(palette.Tones, Widget):
             axis[start : start + len(label)] = label
             end = start + len(label)
         return Text("".join(axis), self.tone("muted"), no_wrap=True)
+
+    # the book and the figures ----------------------------------------------------
+
+    def _indicative(self, q: dict[str, Any]) -> tuple[float, int] | None:
+        """(price, matched volume) during an opening call auction, from a feed that sends
+        the indicative match as bid = ask (docs/protocol.md); None otherwise."""
+        if self._phase != "call_auction" or q["last"] or not q["bid"] or q["bid"] != q["ask"]:
+            return None
+        return q["bid"], q["bid_size"] or 0
+
+    def _side(self, q: dict[str, Any], rows: int) -> list[Text]:
+        """Ask 5..1, bid 1..5, then the figures, as many as fit in `rows`."""
+        figures = self._figures(q)
+        key = min(len(figures), 4)  # average price, amplitude, turnover rate, volume ratio: before depth
+        book = self._book(q, max(0, min(5, (rows - key) // 2)))
+        return (book + figures)[:rows]
+
+    def _book(self, q: dict[str, Any], depth: int) -> list[Text]:
+        if q["kind"] == "index" or depth == 0:
+            return []
+        tick, base = q["tick"], q["prev_close"]
+        bid, ask = q["bid"], q["ask"]
+        # The best level from bid/ask (they move on every quote), the deeper ones from the
+        # feed's levels beyond it (a source may send those less often).
+        bids = ([(bid, q["bid_size"] or 0)] if bid else []) + [lv for lv in levels(q["bids"]) if bid and lv[0] < bid]
+        asks = ([(ask, q["ask_size"] or 0)] if ask else []) + [lv for lv in levels(q["asks"]) if ask and lv[0] > ask]
+        if self._indicative(q) is not None:
+            bids, asks = bids[:1], asks[:1]  # an auction shows the match, not a book
+        out = []
+        for label, side, n in [("Ask", asks, i) for i in range(depth, 0, -1)] + [("Bid", bids, i) for i in range(1, depth + 1)]:
+            line = Text(f"{label}{n}", self.tone("label"), no_wrap=True)
+            if n <= len(side):
+                price, size = side[n - 1]
+                line.append(f" {fmt.price(price, tick):>10}", self.tone(chart.tone_of(price, base)))
+                line.append(f" {fmt.volume(size, q['symbol'], q['kind'], compact=True):>9}")
+            else:
+                line.append(f" {fmt.DASH:>10}", self.tone("muted"))
+            out.append(line)
+        if q["bids"] is None and q["asks"] is None and out:
+            out.append(Text("best level only: no book", self.tone("muted")))
+        return out
+
+    def _figures(self, q: dict[str, Any]) -> list[Text]:
+        tick, base = q["tick"], q["prev_close"]
+        out = []
+
+        def figure(label: str, value: str, tone: str | None = None) -> None:
+            line = Text(f"{label:<11}", self.tone("label"), no_wrap=True)
+            line.append(f"{value:>13}", self.tone(tone) if tone else "")
+            out.append(line)
+
+        if q["kind"] != "index" and q["volume"] and q["turnover"]:
+            avg = q["turnover"] / q["volume"]
+            figure("Avg price", fmt.price(avg, tick), "avg")
+        if q["high"] is not None and q["low"] is not None and base:
+            figure("Amplitude", f"{(q['high'] - q['low']) / base * 100:.2f}%")
+        if q["kind"] != "index":
+            rate = q["volume"] / q["float_shares"] * 100 if q["float_shares"] and q["volume"] is not None else None
+            figure("Turnover", f"{rate:.2f}%" if rate is not None else "no float", None if rate is not None else "muted")
+            ratio = self._volume_ratio(q)
+            figure("Vol ratio", f"{ratio:.2f}" if ratio is not None else "no 5d vol", None if ratio is not None else "muted")
+        figure("Open", fmt.price(q["open"], tick), chart.tone_of(q["open"], base) if q["open"] else None)
+        figure("Prev close", fmt.price(base, tick))
+        return out
+
+    def _volume_ratio(self, q: dict[str, Any]) -> float | None:
+        """量比: volume per minute traded so far over the 5-day average per minute."""
+        if not q["avg_volume_5d"] or q["volume"] is None or self._now is None:
+            return None
+        market = chart.market_of(q["symbol"])
+        minutes = chart.session_offset(self._now // 60000, market)
+        if minutes <= 0:
+            return None
+        return (q["volume"] / minutes) / (q["avg_volume_5d"] / chart.session_length(market))
