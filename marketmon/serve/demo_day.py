@@ -573,8 +573,12 @@ def quote_stream(inst: Inst, order: int) -> Iterator[tuple[int, int, dict[str, A
             if best == book[i]:
                 continue
             sent_px = ladder[side]
-            beyond = len(sent_px) - 1 - (sent_px.index(best) if best in sent_px else -1 if (
-                best < sent_px[0] if side else best > sent_px[0]) else len(sent_px) - 1) if sent_px else 0
+            if best in sent_px:  # the levels sent beyond the new best, a tick apart
+                beyond = len(sent_px) - 1 - sent_px.index(best)
+            elif sent_px and best == (ticks.down(sent_px[0]) if side else ticks.up(sent_px[0])):
+                beyond = len(sent_px)  # one tick inside the ladder: it is all beyond
+            else:
+                beyond = 0
             if k - sent[side] >= BOOK_EVERY or not best or not book[i] or beyond < 4 or best in (up_lim, down_lim):
                 sent[side] = k
                 d["asks" if side else "bids"] = levels(side, best, size) if best else []
