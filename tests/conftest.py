@@ -6,6 +6,7 @@ import asyncio
 import math
 from collections.abc import Callable
 
+from marketmon.store.book import levels
 from marketmon.store.state import COLUMN_OF, Store
 
 TRADE_DATE = "2025-09-12"
@@ -19,7 +20,9 @@ def assert_same_state(server_quotes: dict[str, dict], store: Store) -> None:
         row = store.quote(symbol)
         assert row is not None, symbol
         for field, value in quote.items():
-            got = row[COLUMN_OF[field]]
+            got = row["name_zh" if field == "name" else COLUMN_OF[field]]  # `name`: the one shown
+            if field in ("bids", "asks"):  # a book side: a fixed-width cell (store/book.py)
+                got, value = levels(got), [(p, float(size)) for p, size in value]
             if isinstance(value, float) and isinstance(got, float):
                 assert math.isclose(got, value, rel_tol=0, abs_tol=0), (symbol, field, got, value)
             else:

@@ -358,3 +358,32 @@ def test_tencent_reads_the_iopv_of_etf_lines_from_real_answers():
     assert by_line[0]["iopv"] == 4.6122 and by_line[2]["iopv"] == 2.2224
     assert by_line[5]["last"] == 144.967  # the bond's price, to its 0.001 tick
     assert_valid(parsed.quotes)
+
+
+# The five-level book and the free float, from the recorded 2026 lines of one stock ------------
+
+LIVE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "live"
+
+
+def test_tencent_and_sina_send_the_same_five_level_book_of_the_recorded_day():
+    # Both samples are stored as UTF-8 text; the sources read GBK, as sent.
+    def of(source: str, name: str) -> dict:
+        text = (LIVE / name).read_text(encoding="utf-8")
+        return by_symbol(get_source(source).parse(text.encode("gbk")))["600000.SH"]
+
+    t = of("tencent", "tencent-stock-sh600000-20260825.txt")
+    s = of("sina", "sina-stock-sh600000-20260825.txt")
+    assert_valid([t, s])
+    assert [p for p, _ in t["bids"]] == [p for p, _ in s["bids"]] == [9.07, 9.06, 9.05, 9.04, 9.03]
+    assert [p for p, _ in t["asks"]] == [p for p, _ in s["asks"]] == [9.08, 9.09, 9.10, 9.11, 9.12]
+    assert s["bids"][1] == (9.06, 1538500) and t["bids"][1] == (9.06, 1538500)  # Tencent's lots x 100
+    assert (t["bids"][0], t["asks"][0]) == ((t["bid"], t["bid_size"]), (t["ask"], t["ask_size"]))
+    assert t["float_shares"] == 33305838300  # field 72: field 38's 0.26 % turnover rate agrees
+    assert round(t["volume"] / t["float_shares"] * 100, 2) == 0.26
+    assert "float_shares" not in s  # Sina does not send it: the screen says so
+
+
+def test_sina_hk_sends_the_english_name_beside_the_chinese_one():
+    text = (LIVE / "sina-hq-mixed-frame-rt_hk-bond-reit.txt").read_text(encoding="utf-8")
+    q = by_symbol(get_source("sina").parse(text.encode("gbk")))["00700.HK"]
+    assert (q["name"], q["name_en"]) == ("腾讯控股", "TENCENT")

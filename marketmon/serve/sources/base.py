@@ -114,6 +114,21 @@ def shares(text: str, what: str, unit: int = 1) -> int | None:
     return round(value * unit)
 
 
+def book(f: list[str], first: int, price_first: bool, what: str, unit: int = 1) -> list[tuple[float, int]]:
+    """Five levels of one side from fields `first`.. (pairs of price and size, or size
+    and price), best first; a level with no price (0) ends the side."""
+    levels = []
+    for i in range(first, first + 10, 2):
+        if i + 1 >= len(f):
+            break
+        p_text, s_text = (f[i], f[i + 1]) if price_first else (f[i + 1], f[i])
+        level_price = price(p_text, f"{what} price (field {i})")
+        if level_price is None:
+            break
+        levels.append((level_price, shares(s_text, f"{what} size (field {i})", unit) or 0))
+    return levels
+
+
 def local_ms(day: str, clock: str) -> int | None:
     """'2025-09-12' or '2025/09/12' plus 'HH:MM[:SS]' in market time -> epoch ms."""
     try:

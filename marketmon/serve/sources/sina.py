@@ -25,7 +25,7 @@ from typing import Any
 
 from marketmon.market.symbols import SymbolError, classify, normalize
 from marketmon.serve.sources.base import (
-    Parsed, ParseError, Source, finish, local_ms, number, parse_lines, price, shares,
+    Parsed, ParseError, Source, book, finish, local_ms, number, parse_lines, price, shares,
 )  # fmt: skip
 
 BASE_URL = "https://hq.sinajs.cn"
@@ -106,6 +106,8 @@ def _a_share(symbol: str, f: list[str]) -> dict[str, Any] | None:
         q["bid"] = price(f[11], "bid")
         q["ask_size"] = shares(f[20], "ask size") or 0
         q["ask"] = price(f[21], "ask")
+        q["bids"] = book(f, 10, False, "bid")  # fields 10-19: (size, price) x 5
+        q["asks"] = book(f, 20, False, "ask")  # fields 20-29
     if not index and status in _HALTED:
         q["suspended"] = True
     elif not index and status == "00":
@@ -120,6 +122,7 @@ def _hk(symbol: str, f: list[str]) -> dict[str, Any]:
         "symbol": symbol,
         "ts": local_ms(f[17], f[18]),
         "name": f[1] or f[0],
+        "name_en": f[0] if f[1] and f[0] and f[0] != f[1] else None,  # field 0 is the English name
         "open": price(f[2], "open"),
         "prev_close": price(f[3], "prev close"),
         "high": price(f[4], "high"),

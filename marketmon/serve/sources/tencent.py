@@ -1,9 +1,10 @@
 """Tencent `qt.gtimg.cn`: `v_<code>="f0~f1~...";` lines, GBK.
 
 Fields (`~`-separated): 0 market (1 SH, 51 SZ, 62 BJ, 100 HK), 1 name,
-2 code, 3 last, 4 prev close, 5 open, 6 volume, 9/10 bid 1 (price, size),
-19/20 ask 1 (price, size), 30 time, 33 high, 34 low, 35 `last/volume/amount`
-(A-shares), 36 volume, 37 amount, 47 limit up, 48 limit down.
+2 code, 3 last, 4 prev close, 5 open, 6 volume, 9-18 five bids (price, size),
+19-28 five asks (price, size), 30 time, 33 high, 34 low, 35 `last/volume/amount`
+(A-shares), 36 volume, 37 amount, 38 turnover rate %, 47 limit up, 48 limit
+down, 72 shares in free float (stocks).
 
 Units differ by market:
 - A-shares, BSE, A-share indices: volumes and book sizes in lots (x100
@@ -33,7 +34,7 @@ from typing import Any
 from marketmon.market.rules import lot_size
 from marketmon.market.symbols import SymbolError, classify, normalize
 from marketmon.serve.sources.base import (
-    Parsed, ParseError, Source, finish, local_ms, local_time, number, parse_lines, price, shares,
+    Parsed, ParseError, Source, book, finish, local_ms, local_time, number, parse_lines, price, shares,
 )  # fmt: skip
 
 BASE_URL = "https://qt.gtimg.cn"
@@ -134,10 +135,16 @@ def _a_share(symbol: str, f: list[str]) -> dict[str, Any]:
         q["bid_size"] = (shares(f[10], "bid size", lot) or 0) if q["bid"] else 0
         q["ask"] = price(f[19], "ask")
         q["ask_size"] = (shares(f[20], "ask size", lot) or 0) if q["ask"] else 0
+        q["bids"] = book(f, 9, True, "bid", lot)  # fields 9-18: (price, lots) x 5
+        q["asks"] = book(f, 19, True, "ask", lot)  # fields 19-28
         clock = local_time(q["ts"]) if q["ts"] is not None else None
         opened_time = clock is not None and clock >= _OPEN
         idle = not q["open"] and not q["volume"] and not q["bid"] and not q["ask"]
         q["suspended"] = bool(opened_time and idle)
+    if _field(f, 61).startswith("GP") and _field(f, 72).strip():
+        # Shares in free float (流通股本): field 38, the turnover rate, is field 6 x 100 / this
+        # (shared/samples/live/tencent-stock-sh600000-20260825: 881756 lots / 33305838300 = 0.26 %).
+        q["float_shares"] = shares(f[72], "float shares (field 72)") or None
     if _field(f, 61) == "ETF":
         iopv = price(_field(f, 78), "IOPV")
         if iopv:  # 0 or empty: none published (yet)
@@ -165,6 +172,8 @@ def _hk(symbol: str, f: list[str]) -> dict[str, Any]:
         q["bid_size"] = shares(f[10], "bid size") or 0
         q["ask"] = price(f[19], "ask")
         q["ask_size"] = shares(f[20], "ask size") or 0
+        q["bids"] = book(f, 9, True, "bid")  # fields 9-18: (price, shares) x 5
+        q["asks"] = book(f, 19, True, "ask")
     return q
 
 
