@@ -96,7 +96,9 @@ class Detail(palette.Tones, Widget):
                 body[i].append(" ")
                 body[i].append_text(extra)
         lines += body
-        return Text("\n").join(line[:width] for line in lines)
+        for line in lines:  # by cells, not characters: 万/亿/手 and Chinese names take two
+            line.truncate(width)
+        return Text("\n").join(lines)
 
     def _header(self, q: dict[str, Any]) -> Text:
         tick, tone = q["tick"], self.tone(fmt.direction(q["change"]))
