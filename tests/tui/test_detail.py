@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from rich.cells import cell_len
+
 from .conftest import demo_app, ready, settle
 
 SIZE = (160, 48)
@@ -65,6 +67,13 @@ async def test_u_shows_wan_yi_and_shou_and_hk_amounts_say_hkd(home):
         await pilot.pause(0.5)
         header = drawn(app)[0]
         assert re.search(r"Vol \d+(\.\d\d万)?手", header) and re.search(r"Amt \d+\.\d\d亿", header), header
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.5)
+        width = app.detail.size.width
+        assert width <= 80 and all(cell_len(line) <= width for line in drawn(app))  # 万/亿/手: two cells each
+        assert drawn(app)[0].endswith("…")  # the header says it is cut
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause(0.5)
         await pilot.press("escape")
         await pilot.pause(0.5)
         assert re.search(r"\d(亿|万)$", app.watchlists.table.get_cell("600519.SH", "turnover").plain.strip())
