@@ -9,7 +9,7 @@ the app runs on the defaults (`load_or_defaults`).
     theme = "marketmon-dark"
     [display]
     names = "en"                 # "en": English names where the feed sends them; "zh": the Chinese ones (key n)
-    units = "intl"               # "intl": 2.55T, 63.51M; "cn": amounts in 万/亿, A-share volumes in 手 (key u)
+    units = "intl"               # "intl": 2.55T, 63.51M; "cn": amounts in 万/亿, A-share volumes in 手 (key U)
     [sound]
     enabled = true
     player = "auto"              # or a command list; the .wav path is appended

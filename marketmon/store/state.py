@@ -203,7 +203,7 @@ class Store:
 
     def listed_pairs(self) -> list[tuple[str, str, str | None]]:
         """(A, H, name) of the A/H pairs the feed named (`ah_pair`), for ah_pairs.with_listed."""
-        rows = self.frame.filter(pl.col("ah_pair").is_not_null()).select("symbol", "ah_pair", "name")
+        rows = self.frame.filter(pl.col("ah_pair").is_not_null()).select("symbol", "ah_pair", self.shown_name())
         return list(rows.iter_rows())
 
     def set_flow(self, southbound: dict[str, dict[str, Any]], top: list[dict[str, Any]], ts: int | None) -> None:

@@ -46,7 +46,7 @@ def amount(value: float | None) -> str:
     return f"{value:.0f}"
 
 
-# "intl": K/M/B/T; "cn": amounts in 万/亿, A-share volumes in 手 (the [display] units setting, key u).
+# "intl": K/M/B/T; "cn": amounts in 万/亿, A-share volumes in 手 (the [display] units setting, key U).
 UNITS = {"units": "intl"}
 
 

@@ -42,7 +42,7 @@ KEYS = (
     Key("t", "theme_next", "Next theme (kept across restarts)", "t", "Theme", footer=True),
     Key("m", "mute", "Mute / unmute alert sounds", "m", "Mute", footer=True),
     Key("n", "names_toggle", "Names: English / Chinese (中文)", "n"),
-    Key("u", "units_toggle", "Units: K/M/B/T / 万/亿 and volumes in 手", "u"),
+    Key("U", "units_toggle", "Units: K/M/B/T / 万/亿 and volumes in 手", "U"),
     Key("v", "view_next", "Next panel (small screens) / zoom the next panel", "v", "Panels", footer=True),
     Key("escape", "back", "Back: close the filter, leave a zoomed panel", "Esc", palette=False),
     Key("tab", "list_next", "Next watchlist", "Tab", priority=True),

@@ -63,7 +63,7 @@ async def test_u_shows_wan_yi_and_shou_and_hk_amounts_say_hkd(home):
         await pilot.pause(0.3)
         header = drawn(app)[0]
         assert re.search(r"Amt \d+\.\d\dB", header) and "HKD" not in header
-        await pilot.press("u")
+        await pilot.press("U")
         await pilot.pause(0.5)
         header = drawn(app)[0]
         assert re.search(r"Vol \d+(\.\d\d万)?手", header) and re.search(r"Amt \d+\.\d\d亿", header), header

@@ -67,3 +67,10 @@ def test_small_screen_board(snap_compare, home, moment):
     # The ladder view as a panel of the panel bar at 80x24: both columns stacked, scrolled to the top.
     until = MOMENTS[moment]
     assert snap_compare(demo_app(until), terminal_size=(80, 24), run_before=held(until, "u"))
+
+
+@pytest.mark.parametrize("size", [(160, 48), (80, 24)], ids=["160x48", "80x24"])
+def test_detail_view(snap_compare, home, size):
+    # Enter on the first row (VeriSilicon) at 10:30: five levels of ask and bid, the
+    # average-price line, prices on the left axis and percent on the right, the figures.
+    assert snap_compare(demo_app("10:30"), terminal_size=size, run_before=held("10:30", "enter"))

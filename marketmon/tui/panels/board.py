@@ -75,7 +75,7 @@ class BoardPanel(palette.Tones, VerticalScroll):
             self.needs_sync = True  # the app's tick comes back until a second has passed
             return
         self.needs_sync, self._shown_at = False, now
-        frame = store.frame
+        frame = store.frame.with_columns(store.shown_name())  # names as the screen shows them (key n)
         up, down = ladder(frame, "up"), ladder(frame, "down")
         previous = None
         if store.previous_turnover and store.clock is not None:
