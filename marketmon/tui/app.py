@@ -114,7 +114,7 @@ class MarketmonApp(ListEditing, App[int]):
         self.lists, self._list_errors = lists.load_lists(watchlists, base=self.settings.rules)
         self.alert_config = self.settings.alert_config(self.lists)
         self.names = self.settings.names  # [display] names; key n switches
-        fmt.set_units(self.settings.units)  # [display] units; key u switches
+        fmt.set_units(self.settings.units)  # [display] units; key U switches
         self.engine: Engine | None = None
         self.store: Store | None = None
         self.demo_server: Any = None  # the in-process QuoteServer of the demo
