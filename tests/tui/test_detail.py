@@ -71,7 +71,6 @@ async def test_u_shows_wan_yi_and_shou_and_hk_amounts_say_hkd(home):
         await pilot.pause(0.5)
         width = app.detail.size.width
         assert width <= 80 and all(cell_len(line) <= width for line in drawn(app))  # 万/亿/手: two cells each
-        assert drawn(app)[0].endswith("…")  # the header says it is cut
         await pilot.resize_terminal(*SIZE)
         await pilot.pause(0.5)
         await pilot.press("escape")
