@@ -9,6 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from marketmon.market.rules import lot_size
+from marketmon.market.symbols import SymbolError, classify
+
 MARKET_TZ = ZoneInfo("Asia/Shanghai")  # also Hong Kong's offset: UTC+8, no DST
 DASH = "-"
 
@@ -77,13 +80,17 @@ def money(value: float | None, compact: bool = False) -> str:
 
 def volume(value: float | None, symbol: str = "", kind: str | None = None, compact: bool = False) -> str:
     """A volume in the chosen units: with "cn", A-share stocks and funds in 手 (lots of 100
-    shares), Hong Kong (lot sizes vary) and indices in shares; `compact` (a table cell,
+    shares; of 10 bonds for convertible bonds), Hong Kong (lot sizes vary) and indices in shares; `compact` (a table cell,
     whose header says the unit) without the unit word."""
     if value is None or UNITS["units"] != "cn":
         return amount(value)
     if symbol.endswith(".HK") or kind == "index":
         return cn_amount(value, compact) + ("" if compact or kind == "index" else "股")
-    return cn_amount(value / 100, compact) + ("" if compact else "手")
+    try:
+        lot = lot_size(classify(symbol))  # 100 shares; a convertible bond's 手 is 10 bonds (张)
+    except SymbolError:
+        lot = 100
+    return cn_amount(value / lot, compact) + ("" if compact else "手")
 
 
 def clock(ms: int | None) -> str:

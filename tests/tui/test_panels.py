@@ -505,3 +505,16 @@ def test_snapshot_alert_log(snap_compare, closing, tmp_path):
     for alert in closing[1]:
         history.append(alert)
     _snap(snap_compare, lambda: AlertLog(history), None)
+
+
+def test_cn_units_count_a_bonds_volume_in_lots_of_ten_and_a_stocks_in_lots_of_a_hundred():
+    from marketmon.tui import fmt
+
+    try:
+        fmt.set_units("cn")
+        assert fmt.volume(1_234_500, "600000.SH", "stock") == fmt.cn_amount(12_345) + "手"
+        assert fmt.volume(1_234_500, "113050.SH", None) == fmt.cn_amount(123_450) + "手"  # 10 bonds (张) a 手
+        assert fmt.volume(1_234_500, "00700.HK", "stock").endswith("股")
+    finally:
+        fmt.set_units("intl")
+    assert fmt.volume(1_234_500, "113050.SH", None) == fmt.amount(1_234_500)
