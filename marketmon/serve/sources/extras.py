@@ -1,10 +1,11 @@
-"""What East Money publishes beside quotes: Southbound flow and the limit pools.
+"""What East Money publishes beside quotes: Southbound flow, the limit pools
+and the A/H pairs.
 
 A bridge whose source list names East Money polls these next to the quotes,
 on their own request budget (they live on other hosts: push2 for `kamt`,
 push2his for the flow history, push2ex for the pools). Flow goes out as the
-protocol's `flow` message with its time; the pools as the optional quote
-fields of docs/protocol.md, diffed against the same state the quote pollers
+protocol's `flow` message with its time; the pools and the pairs as the
+optional quote fields of docs/protocol.md, diffed against the same state the quote pollers
 keep, so a client gets only what changed. A failure here is told (a log line
 and the bridge's event) and retried next round; the quotes go on regardless.
 """
