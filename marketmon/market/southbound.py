@@ -8,7 +8,6 @@ from datetime import date
 __all__ = [
     "DAILY_QUOTA_CNY",
     "amounts",
-    "day_net",
     "QUOTA_DISPLAY_RULE_FROM",
     "leaders",
     "net_buy",
@@ -55,13 +54,6 @@ def amounts(channel: dict) -> tuple[str, float | None, float | None, float | Non
                 net = buy - sell
             return currency.upper(), net, buy, sell
     return "HKD", None, None, None
-
-
-def day_net(day: dict) -> tuple[str, float | None]:
-    """(currency, net buy) of one flow_history day."""
-    if day.get("net_buy_hkd") is not None:
-        return "HKD", day["net_buy_hkd"]
-    return ("CNY", day["net_buy_cny"]) if day.get("net_buy_cny") is not None else ("HKD", None)
 
 
 def net_buy(buy: float, sell: float) -> float:
