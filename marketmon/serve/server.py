@@ -98,6 +98,11 @@ class QuoteServer:
         self._connections: set[_Connection] = set()
         self._taps: list[Callable[[dict[str, Any]], None]] = []
         self._first_subscriber = asyncio.Event()
+        # Set once the replay has fast-forwarded to its opening moment: a snapshot
+        # before that would be a part of the state, and the rest never comes as news.
+        self._opened = asyncio.Event()
+        if script is None:
+            self._opened.set()
         self._hold_moved = asyncio.Event()
         self._server: Server | None = None
         self._player: asyncio.Task | None = None
@@ -206,13 +211,21 @@ class QuoteServer:
         opening = self.start_at if self.start_at is not None else (first.ts if first else 0)
         pending: Event | None = None
         # Everything up to the opening moment is state, not news: clients get it
-        # in their snapshot. This is also how `start_at` fast-forwards.
-        for event in _chain(first, events):
-            if event.ts <= opening:
+        # in their snapshot. This is also how `start_at` fast-forwards: a whole day
+        # takes seconds, so the loop gets a turn every 20 ms of it (a client's
+        # handshake must not time out meanwhile; its subscription waits for _opened).
+        turn = loop.time()
+        try:
+            for event in _chain(first, events):
+                if event.ts > opening:
+                    pending = event
+                    break
                 self.apply(event.body)
-                continue
-            pending = event
-            break
+                if loop.time() - turn > 0.02:
+                    await asyncio.sleep(0)
+                    turn = loop.time()
+        finally:
+            self._opened.set()  # also if the script fails: clients get what there is
         if self.wait_for_client:
             await self._first_subscriber.wait()
         wall0 = loop.time()
@@ -301,6 +314,7 @@ class QuoteServer:
         except protocol.BadFrame as exc:
             await conn.queue.put(protocol.encode({"type": "error", "code": "bad_request", "message": str(exc)}))
             return
+        await self._opened.wait()
         wanted, unknown = self._resolve(req.symbols)
         if req.op == "unsubscribe":
             if "*" in req.symbols:

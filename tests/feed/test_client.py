@@ -4,9 +4,13 @@ restarts, seq gaps and bad frames. The final state must equal the server's."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import time
+from collections.abc import Iterator
 
 import pytest
+import websockets
 
 from marketmon.engine import Engine
 from marketmon.feed.client import FeedClient, FeedUnreachable
@@ -68,6 +72,36 @@ async def test_snapshot_then_deltas_reach_the_servers_state():
     assert_same_state(server.quotes, engine.store)
     assert engine.client.stats.bad_messages == 0
     assert engine.client.stats.messages > 200
+
+
+class SlowScript:
+    """A script that takes its time to make each event, as the demo day does (seconds for a day)."""
+
+    def __init__(self, script: ListScript, pause: float) -> None:
+        self.script, self.pause = script, pause
+        self.trade_date, self.tz = script.trade_date, script.tz
+
+    def events(self) -> Iterator[Event]:
+        for event in self.script.events():
+            time.sleep(self.pause)  # blocks the loop, as making a real event does
+            yield event
+
+
+async def test_clients_connect_during_a_fast_forward_and_get_the_whole_opening_state():
+    script = make_script(steps=300)
+    last = script.event_list[-1].ts
+    # Fast-forward to the last event: about 1.5 s of work before the replay opens.
+    async with QuoteServer(SlowScript(script, 0.005), speed=0, start_at=last) as server:
+        engine = Engine(server.url)
+        following = asyncio.create_task(engine.run())
+        started = time.monotonic()
+        async with websockets.connect(server.url, open_timeout=0.5) as ws:  # the loop is not held
+            assert json.loads(await ws.recv())["type"] == "hello"
+        assert time.monotonic() - started < 1.0
+        assert await asyncio.wait_for(following, 20) == "eof"
+    # The engine subscribed mid-way; its snapshot waited for the opening state, all of it.
+    assert_same_state(server.quotes, engine.store)
+    assert engine.store.clock == last
 
 
 async def test_subscription_to_some_symbols_gets_only_those_and_names_unknown():

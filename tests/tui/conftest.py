@@ -66,21 +66,26 @@ async def settle(pilot: Pilot, until: str, timeout: float = 180.0) -> None:
     deadline = loop.time() + timeout
     target = at(until)
     quiet_since, last_count = loop.time(), -1
+    waiting_for = "the app to start"
     while True:
         await pilot.pause(0.1)
-        assert loop.time() < deadline, "the demo did not reach its hold in time"
+        assert loop.time() < deadline, f"the demo did not reach its hold in time: waited for {waiting_for}"
         engine, store = app.engine, app.store
         if engine is None or store is None or (store.clock or 0) < target:
+            clock = None if store is None else store.clock
+            waiting_for = f"the clock to reach {target} (store clock {clock}, feed {app.feed_state!r})"
             continue
         count = engine.client.stats.messages
         if count != last_count:
             quiet_since, last_count = loop.time(), count
+            waiting_for = f"messages to stop ({count} so far)"
             continue
-        status = app.query_one("#status")
-        caught_up = all(app._seen.get(p.id) == store.version for p in app._live_panels() if p.display)
-        reads_zero = re.search(r"(?<![0-9])0 msg/s", status.render().plain) is not None  # as drawn
-        if loop.time() - quiet_since > 2.5 and reads_zero and caught_up and not store.has_pending:
+        status = app.query_one("#status").render().plain
+        behind = [p.id for p in app._live_panels() if p.display and app._seen.get(p.id) != store.version]
+        reads_zero = re.search(r"(?<![0-9])0 msg/s", status) is not None  # as drawn
+        if loop.time() - quiet_since > 2.5 and reads_zero and not behind and not store.has_pending:
             break
+        waiting_for = f"the screen to catch up (status {status!r}, panels behind {behind}, pending {store.has_pending})"
     await pilot.pause()
 
 
