@@ -94,6 +94,7 @@ class QuoteServer:
         self.clock: int | None = None  # ts of the last event played
         self.finished = asyncio.Event()
         self._pace: tuple[float, int] | None = None  # (loop time, market ms) the replay is paced from
+        self._next_ts: int | None = None  # the next event's time: a replay that falls behind its pace waits there
         self.messages_sent = 0
         self._connections: set[_Connection] = set()
         self._taps: list[Callable[[dict[str, Any]], None]] = []
@@ -235,6 +236,7 @@ class QuoteServer:
         self._pace = (wall0, ts0)
         sent = 0
         for event in _chain(pending, events):
+            self._next_ts = event.ts
             while self.until is not None and event.ts > self.until:
                 # Hold the market at `until`: no eof, clients stay, until hold() moves it.
                 self._hold_moved.clear()
@@ -261,6 +263,8 @@ class QuoteServer:
         now = ts0 + (asyncio.get_running_loop().time() - wall0) * 1000 * self.speed
         if self.until is not None:
             now = min(now, self.until)
+        if self._next_ts is not None:
+            now = min(now, self._next_ts)  # too fast to keep up (--speed 1000): the clock waits for the data
         return max(self.clock or 0, int(now))
 
     def hold(self, until: int | None) -> None:
