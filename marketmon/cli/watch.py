@@ -33,8 +33,8 @@ QUOTE_KEYS = (
     "symbol", "name", "board", "last", "prev_close", "open", "high", "low", "change", "pct", "volume",
     "turnover", "limit_up", "limit_down", "limit_state", "iopv", "premium_pct",
 )  # fmt: skip
-# The limit pools' fields (docs/protocol.md), printed where the feed sent them.
-POOL_KEYS = ("limit_days", "limit_down_days", "seal_amount", "first_seal", "last_seal", "board_opens")
+# The second name and the limit pools' fields (docs/protocol.md), printed where the feed sent them.
+OPTIONAL_KEYS = ("name_en", "limit_days", "limit_down_days", "seal_amount", "first_seal", "last_seal", "board_opens")
 _FEED_STATES = {"connected", "disconnected", "reconnecting", "resync", "eof"}
 SOURCE_GIVE_UP_S = 10.0  # a source that never answers within this is unreachable (exit 1), like a --url
 
@@ -320,7 +320,7 @@ def closing_rows(store: Store, symbols: list[str] | None) -> list[dict[str, Any]
         for key, n in (("iopv", 4), ("pct", 4), ("premium_pct", 4), ("volume", 2), ("turnover", 2)):
             item[key] = _round(item[key], n)
         item["stale"] = store.stale
-        item |= {k: row[k] for k in POOL_KEYS if row.get(k) is not None}
+        item |= {k: row[k] for k in OPTIONAL_KEYS if row.get(k) is not None}
         out.append(item)
     return out
 

@@ -36,6 +36,7 @@ def test_json_figures_are_rounded_to_their_tick(capsys, tmp_path, monkeypatch) -
             assert q[key] is None or _places(float(q[key])) <= 2, (q["symbol"], key, q[key])
     verisilicon = next(q for q in quotes if q["symbol"] == "688521.SH")
     assert verisilicon["change"] == 25.73 and verisilicon["last"] == 154.39
+    assert (verisilicon["name"], verisilicon["name_en"]) == ("芯原股份", "VeriSilicon")  # the feed's name and the second
 
 
 def test_the_text_log_is_in_market_time_only(capsys, tmp_path, monkeypatch) -> None:
