@@ -333,6 +333,8 @@ class MarketmonApp(ListEditing, App[int]):
 
     @on(Tabs.TabActivated, "#views")
     def _view_tab(self, event: Tabs.TabActivated) -> None:
+        if event.tab.id != event.tabs.active:
+            return  # stale: the view changed again since (acting on it would bounce between views for ever)
         name = event.tab.id.removeprefix("view-")
         if (self.view or "watch") != name and (self.view is not None or self.compact):
             self.action_view(name)

@@ -276,3 +276,27 @@ def test_keys_table_has_no_duplicates():
     expected = {name: (k.action, k.priority) for k in keys.KEYS if k.action and k.keys != "ctrl+p"
                 for name in k.keys.split(",")}  # fmt: skip
     assert bound == expected
+
+
+async def views_seen(pilot, seconds: float) -> set[str | None]:
+    seen = set()
+    for _ in range(int(seconds / 0.1)):
+        await pilot.pause(0.1)
+        seen.add(pilot.app.view)
+    return seen
+
+
+@pytest.mark.parametrize("size", [SIZE, (80, 24)])
+async def test_two_view_changes_in_one_turn_settle_on_the_last(home, size):
+    # Each change activates the panel bar's tab, and the tab's message comes back
+    # later: a stale one must not switch the view again (they used to bounce
+    # between the two views for ever, at 90 % of a core).
+    app = demo_app()
+    async with app.run_test(size=size) as pilot:
+        app.action_view("board")  # before the panel bar's first activation has come back
+        assert await views_seen(pilot, 1.0) == {"board"}
+        app.action_view("limits")
+        app.action_view("board")
+        app.action_view("alerts")
+        assert await views_seen(pilot, 1.0) == {"alerts"}
+        assert app.query_one("#views").active == "view-alerts"
