@@ -65,11 +65,16 @@ def serve_stream(port_file: str, n: int, rate: int, seconds: float) -> None:
     asyncio.run(main())
 
 
-def run_app(url: str | None) -> None:
-    """Run in the app process: the real app, headless."""
+def run_app(url: str | None, view: str | None = None) -> None:
+    """Run in the app process: the real app, headless, on the main screen or one view."""
     from marketmon.tui.app import MarketmonApp
 
-    MarketmonApp(url=url).run(headless=True, size=(160, 48))
+    async def show_view(pilot: Any) -> None:
+        if view is not None:
+            pilot.app.action_view(view)
+        await asyncio.Event().wait()  # the bench ends the process
+
+    MarketmonApp(url=url).run(headless=True, size=(160, 48), auto_pilot=show_view)
 
 
 def _spawn(code: str, env: dict[str, str]) -> subprocess.Popen:
@@ -114,7 +119,7 @@ def startup_seconds(home: str) -> float:
         app.wait(10)
 
 
-def screen_figures(quick: bool = False, n: int = 10_000, rate: int = 10_000) -> dict[str, Any]:
+def screen_figures(quick: bool = False, n: int = 10_000, rate: int = 10_000, view: str | None = None) -> dict[str, Any]:
     import psutil
 
     stream_s, warmup_s, idle_s = (20, 5, 6) if quick else (45, 10, 10)
@@ -128,7 +133,7 @@ def screen_figures(quick: bool = False, n: int = 10_000, rate: int = 10_000) -> 
         try:
             _wait_for(port_file.exists, 60)
             url = f"ws://127.0.0.1:{port_file.read_text()}"
-            app = _spawn(f"from marketmon.cli.screen_bench import run_app; run_app({url!r})",
+            app = _spawn(f"from marketmon.cli.screen_bench import run_app; run_app({url!r}, {view!r})",
                          {"MARKETMON_TRACE": str(trace), "MARKETMON_HOME": home})  # fmt: skip
             proc = psutil.Process(app.pid)
             _wait_for(lambda: any(e.get("rows") for e in _read_trace(trace)), 60)
@@ -145,6 +150,7 @@ def screen_figures(quick: bool = False, n: int = 10_000, rate: int = 10_000) -> 
                     p.terminate()
                     p.wait(10)
         result = {
+            "screen_view": view or "main",
             "screen_instruments": n,
             "screen_updates_per_s": rate,
             "screen_cpu_pct": round(busy, 1),
