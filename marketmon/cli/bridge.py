@@ -25,6 +25,33 @@ def add_budget_option(parser: argparse.ArgumentParser) -> None:
                              "minute a public client reports it banning at; tencent 600, sina 300: a judgment)")  # fmt: skip
 
 
+def add_base_url_option(parser: argparse.ArgumentParser, lead: str = "with --source: ") -> None:
+    parser.add_argument("--base-url", action="append", type=base_url_arg, metavar="[NAME=]URL",
+                        help=lead + "a base URL for every source (default: their public hosts), or NAME=URL for one "
+                             "(repeatable: a failover's sources on two servers). East Money's serves the market "
+                             "list, the Southbound flow and the limit pools")  # fmt: skip
+
+
+def base_url_arg(text: str) -> tuple[str | None, str]:
+    """argparse type: `URL` (every source) or `NAME=URL` (that source) -> (name or None, url)."""
+    name, _, url = text.partition("=") if "=" in text.split("://")[0] else ("", "", text)
+    name = name.strip().lower()
+    if name and name not in SOURCE_NAMES:
+        raise argparse.ArgumentTypeError(f"{text!r}: {name!r} is not a source ({', '.join(SOURCE_NAMES)})")
+    if not url.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"{text!r}: a base URL starts with http:// or https://")
+    return name or None, url.rstrip("/")
+
+
+def base_url_options(values: list[tuple[str | None, str]] | None) -> dict[str, Any]:
+    """The --base-url values as the bridge's options: one for every source, and per source."""
+    values = values or []
+    every = [url for name, url in values if name is None]
+    if len(every) > 1:
+        raise UsageError("--base-url: one URL for every source, or NAME=URL per source")
+    return {"base_url": every[0] if every else None, "base_urls": {name: url for name, url in values if name}}
+
+
 def check_budget(budget: int | None) -> None:
     if budget is not None and budget < 1:
         raise UsageError("--budget must be 1 or more requests per minute")
@@ -47,7 +74,7 @@ def add_parser(sub: Any) -> None:
     what.add_argument("--symbols", help="comma-separated symbols (default: the whole market)")
     what.add_argument("--watchlist", metavar="FILE", help="a watchlist's symbols (default: the whole market)")
     bridge.add_argument("--interval", type=float, default=3.0, help="seconds between polls (default 3)")
-    bridge.add_argument("--base-url", help="the source's base URL (default: its public host)")
+    add_base_url_option(bridge, lead="")
     add_budget_option(bridge)
     add_server_options(bridge)
     bridge.add_argument("--publish", metavar="NATS_URL", help="also publish the quotes to NATS (docs/scale.md)")
@@ -68,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"marketmon: {args.source}: {state}: {detail}", file=sys.stderr, flush=True)
 
     choice = FeedChoice(source=args.source, symbols=symbols, source_options={
-        "interval": args.interval, "base_url": args.base_url, "on_event": event,
+        "interval": args.interval, **base_url_options(args.base_url), "on_event": event,
         "whole_market": whole, "market_cache": paths.market_lists_dir(),
         "flow_record": paths.flow_record_file(), "poll_options": {"budget": args.budget},
     })  # fmt: skip

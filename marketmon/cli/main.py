@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE", help="settings file")
     parser.add_argument("--source", type=bridge.source_list, metavar="NAME[,NAME...]",
                         help="live quotes, in-process: " + bridge.SOURCE_HELP)  # fmt: skip
-    parser.add_argument("--base-url", help="with --source: the source's base URL (default: its public host)")
+    bridge.add_base_url_option(parser)
     parser.add_argument("--interval", type=float, default=3.0, help="with --source: seconds between polls (default 3)")
     bridge.add_budget_option(parser)
     sub = parser.add_subparsers(dest="command")
@@ -70,7 +70,8 @@ def run_screen(args: argparse.Namespace) -> int:
     app = MarketmonApp(
         url=args.url,
         source=args.source,
-        source_options={"base_url": args.base_url, "interval": args.interval, "poll_options": {"budget": args.budget}},
+        source_options={**bridge.base_url_options(args.base_url), "interval": args.interval,
+                        "poll_options": {"budget": args.budget}},
         watchlists=args.watchlist or (),
         speed=args.speed,
         settings_path=Path(args.config) if args.config else None,  # None: $MARKETMON_CONFIG or the default

@@ -16,7 +16,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from marketmon.cli.bridge import MIN_INTERVAL, SOURCE_HELP, add_budget_option, check_budget, source_list
+from marketmon.cli.bridge import (
+    MIN_INTERVAL, SOURCE_HELP, add_base_url_option, add_budget_option, base_url_options, check_budget, source_list,
+)  # fmt: skip
 from marketmon.cli.exit_codes import EXIT_OK, EXIT_UNREACHABLE, UsageError
 from marketmon.cli.options import check_speed, settings_or_usage, symbols_from
 from marketmon.feed.safe_text import printable as _safe
@@ -58,7 +60,7 @@ def add_parser(sub: Any) -> None:
     watch.add_argument("--sound", action="store_true", help="play alert sounds ([sound] settings)")
     watch.add_argument("--notify", action="store_true", help="desktop notifications for alerts")
     watch.add_argument("--interval", type=float, default=3.0, help="with --source: seconds between polls")
-    watch.add_argument("--base-url", help="with --source: the source's base URL (default: its public host)")
+    add_base_url_option(watch)
     add_budget_option(watch)
 
 
@@ -206,7 +208,7 @@ def _feed_choice(args: argparse.Namespace, symbols: list[str] | None) -> Any:
     if args.source:
         from marketmon.config import paths
 
-        options = {"interval": args.interval, "base_url": args.base_url, "poll_options": {"budget": args.budget},
+        options = {"interval": args.interval, **base_url_options(args.base_url), "poll_options": {"budget": args.budget},
                    "whole_market": symbols is None, "market_cache": paths.market_lists_dir(),
                    "flow_record": paths.flow_record_file()}  # fmt: skip
         return FeedChoice(source=args.source, symbols=symbols or (), source_options=options)

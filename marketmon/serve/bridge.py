@@ -65,8 +65,9 @@ class BridgeServer(QuoteServer):
         urls = {name: (base_urls or {}).get(name, base_url) for name in names}
         market = None
         if whole_market:
-            # East Money lists the market; a bridge to it lists from the same host.
-            lister = list_base_url or urls.get("eastmoney") or EASTMONEY_URL
+            # East Money lists the market, from its own base URL if one is given (a bridge to
+            # Tencent alone pointed at a test server or a proxy does not list from the public host).
+            lister = list_base_url or (base_urls or {}).get("eastmoney") or base_url or EASTMONEY_URL
             lister_budget = RequestBudget((poll_options or {}).get("budget") or get_source("eastmoney").budget)
             market = WholeMarket(MarketCache(market_cache) if market_cache else None, lister, lister_budget.take)
         state: dict[str, dict[str, Any]] = {}

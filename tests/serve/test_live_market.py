@@ -325,3 +325,44 @@ def test_a_pair_row_that_is_not_an_a_and_an_h_share_is_skipped():
     ]}}  # fmt: skip
     pairs, total, skipped = ah_list.parse_page(json.dumps(body))
     assert pairs == [("688981.SH", "00981.HK", "中芯国际")] and total == 3 and len(skipped) == 2
+
+
+def test_watch_fails_over_between_two_servers_named_per_source(tmp_path, monkeypatch, capsys):
+    import threading
+
+    from marketmon.cli.main import main
+
+    monkeypatch.setenv("MARKETMON_HOME", str(tmp_path))
+    market = FakeMarket(150)
+    first, second = FakeEastMoney(market), FakeEastMoney(market)
+    with second, first:
+        threading.Timer(5.0, first.close).start()  # East Money's server goes away mid-run
+        code = main(["watch", "--source", "eastmoney,tencent", "--all", "--base-url", f"eastmoney={first.url}",
+                     "--base-url", f"tencent={second.url}", "--interval", "1", "--budget", "100000",
+                     "--duration", "25", "--json"])  # fmt: skip
+    assert code == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    feed = [(e["state"], e.get("detail", "")) for e in events if e["event"] == "feed"]
+    assert any(state == "source" and "tencent up" in detail and "took over from eastmoney" in detail
+               for state, detail in feed), feed
+    quotes = {e["symbol"]: e for e in events if e["event"] == "quote"}
+    assert len(quotes) == len(market.insts) + len(INDEX_SECIDS) + 1  # nothing lost in the failover
+    sources = [detail for state, detail in feed if state == "source"]
+    assert "tencent up" in sources[-1]  # and Tencent stayed live to the end
+
+
+def test_base_url_options_name_a_source_or_all_of_them():
+    import argparse
+
+    from marketmon.cli.bridge import base_url_arg, base_url_options
+    from marketmon.cli.exit_codes import UsageError
+
+    assert base_url_arg("http://127.0.0.1:8765/") == (None, "http://127.0.0.1:8765")
+    assert base_url_arg("Tencent=http://h:1/q?a=b") == ("tencent", "http://h:1/q?a=b")
+    for bad in ("yahoo=http://h", "h:8765", "eastmoney=ftp://h"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            base_url_arg(bad)
+    assert base_url_options([(None, "http://a"), ("tencent", "http://b")]) == {
+        "base_url": "http://a", "base_urls": {"tencent": "http://b"}}
+    with pytest.raises(UsageError):
+        base_url_options([(None, "http://a"), (None, "http://b")])
