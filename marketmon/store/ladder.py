@@ -102,6 +102,16 @@ def seal_amount(side: str, state: str | None, bid: float | None, ask: float | No
     return Decimal(int(queue)) * Decimal(repr(float(limit)))
 
 
+def first_seal(published: str | None, seen: int | None, last_published: str | None) -> str | None:
+    """When it first sealed today (HH:MM:SS): the source's figure, else when the store
+    first saw it sealed, unless that is after the source's last seal (a bridge started
+    later than the seal; the limit-down pool has no first time): then unknown."""
+    if published is not None:
+        return published
+    own = clock(seen)
+    return None if own is not None and last_published is not None and own > last_published else own
+
+
 def clock(ts: int | None) -> str | None:
     """Epoch ms to HH:MM:SS market time."""
     if ts is None:
@@ -128,13 +138,20 @@ def ladder(frame: pl.DataFrame, side: str = "up") -> Ladder:
     )
 
 
+def touched(side: str) -> pl.Expr:
+    """The day's high (low) reached the limit-up (limit-down): it was at that limit today.
+
+    Also true of an instrument first seen after it left the limit (a bridge
+    started mid-session, a broken-board pool's names), which the store's own
+    `broken` flag, set when it sees the limit left, cannot know."""
+    limit, extreme = ("limit_up", "high") if side == "up" else ("limit_down", "low")
+    return ((pl.col(extreme) - pl.col(limit)).abs() < pl.col("tick") / 2).fill_null(False)
+
+
 def _touched(stocks: pl.DataFrame, side: str) -> pl.DataFrame:
     """At this limit now, or touched it today and left (broken)."""
-    limit, extreme = ("limit_up", "high") if side == "up" else ("limit_down", "low")
-    half_tick = pl.col("tick") / 2
-    touched = (pl.col(extreme) - pl.col(limit)).abs() < half_tick
     sealed = pl.col("limit_state") == side
-    return stocks.filter(sealed.fill_null(False) | (touched.fill_null(False) & pl.col("limit_state").is_null()))
+    return stocks.filter(sealed.fill_null(False) | (touched(side) & pl.col("limit_state").is_null()))
 
 
 def _rung(row: dict[str, Any], side: str, days_col: str, limit_col: str) -> Rung:
@@ -148,7 +165,7 @@ def _rung(row: dict[str, Any], side: str, days_col: str, limit_col: str) -> Rung
     return Rung(
         symbol=row["symbol"], name=row["name"] or row["symbol"], board=row["board"] or "",
         step=(row[days_col] or 0) + 1, last=row["last"], pct=row["pct"], sealed=sealed,
-        first_seal=row["first_seal"] or clock(row["sealed_at"]),
+        first_seal=first_seal(row["first_seal"], row["sealed_at"], row["last_seal"]),
         last_seal=row["last_seal"] or clock(row["last_sealed_at"]),
         opens=int(opens), seal=seal,
     )  # fmt: skip

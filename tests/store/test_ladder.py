@@ -139,3 +139,14 @@ def test_bucket_reads_the_change_as_shown(prev_cents: int, move_cents: int) -> N
         want = next((label for edge, label in edges if shown <= edge), "-1~0")
     assert bucket(pct, None) == want
     assert bucket(pct, "up") == "limit-up" and bucket(pct, "down") == "limit-down"
+
+
+def test_first_seal_is_the_sources_else_as_seen_unless_seen_after_the_last_seal() -> None:
+    from marketmon.store.ladder import first_seal
+
+    seen = T0 + 30 * 60_000  # 10:00:00
+    assert first_seal("09:31:00", seen, "13:05:00") == "09:31:00"
+    assert first_seal(None, seen, "13:05:00") == "10:00:00"
+    assert first_seal(None, seen, None) == "10:00:00"
+    assert first_seal(None, seen, "09:45:00") is None  # seen sealed only after its last seal: when it first sealed is unknown
+    assert first_seal(None, None, "09:45:00") is None

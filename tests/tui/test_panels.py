@@ -113,6 +113,34 @@ async def test_limit_board_at_the_close(closing):
         # The colours as drawn, in every theme: test_limit_board_draws_its_colours.
 
 
+async def test_limit_board_of_a_bridge_started_mid_session_shows_broken_boards_and_the_pools_times():
+    # First seen at 14:00: the store never saw these leave or reach their limits.
+    store = Store()
+    store.set_trade_date("2025-09-12")
+    t0 = ts_of(step_of("14:00"))
+    store.merge([
+        Quote("600001.SH", ts=t0, name="Left", prev_close=10.0, last=10.5, high=11.0, low=10.0),  # high at 11.00
+        Quote("600002.SH", ts=t0, name="Low left", prev_close=10.0, last=9.5, high=10.0, low=9.0),  # low at 9.00
+        Quote("600003.SH", ts=t0, name="Resealed", prev_close=10.0, last=11.0, high=11.0, low=10.0,
+              board_opens=2, first_seal="09:31:00", last_seal="13:05:00"),  # the pool's figures
+        Quote("600004.SH", ts=t0, name="Down", prev_close=10.0, last=9.0, high=10.0, low=9.0,
+              last_seal="10:20:00"),  # the limit-down pool has no first time
+        Quote("600005.SH", ts=t0, name="Quiet", prev_close=10.0, last=10.2, high=10.5, low=9.8),
+    ], t0)  # fmt: skip
+    store.flush()
+    board = LimitBoard()
+    async with PanelApp(board, store).run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        shown = {r[0]: (r[5], r[6]) for r in cells(board.table)}
+        assert shown == {
+            "600003.SH": ("09:31", "sealed 回封"),  # the pool's first seal, not 14:00
+            "600001.SH": ("", "broken 炸板"),
+            "600002.SH": ("", "broken 翘板"),
+            "600004.SH": ("", "sealed 跌停"),  # seen sealed at 14:00, after its last seal at 10:20: time unknown
+        }
+        assert board.counts == {"up": 1, "down": 1, "broken": 2, "near": 0}
+
+
 async def test_limit_board_near_and_the_table_is_updated_in_place():
     store = Store()
     store.set_trade_date("2025-09-12")

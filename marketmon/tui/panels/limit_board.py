@@ -23,6 +23,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from marketmon.feed.safe_text import printable
+from marketmon.store.ladder import first_seal, touched
 from marketmon.store.state import Store
 from marketmon.tui import fmt, palette
 from marketmon.tui.widgets.live_table import Col, LiveTable
@@ -38,7 +39,7 @@ class LimitRow(NamedTuple):
     band: float | None  # limit pct of the board: 10, 20, 30, 5 (ST)
     last: float | None
     pct: float | None
-    sealed_at: int | None  # ms, when it first reached a limit today
+    first_seal: str | None  # HH:MM:SS it first reached a limit today (the source's figure, else as seen)
     tick: float | None
     state: str  # sealed, resealed, broken, near
     side: str  # up or down
@@ -81,14 +82,19 @@ class LimitBoard(palette.Tones, Vertical):
         near = self.near_pct / 100
         last, up, down = pl.col("last"), pl.col("limit_up"), pl.col("limit_down")
         trading = ~pl.col("suspended").fill_null(False)
-        df = store.frame.filter(
+        # Broken: the store saw it leave a limit, a source counts its board's openings, or
+        # (first seen after it left) its high or low is at a limit it is not at now.
+        broken = (pl.col("broken").fill_null(False) | (pl.col("board_opens").fill_null(0) > 0)
+                  | (pl.col("limit_state").is_null() & (touched("up") | touched("down"))))  # fmt: skip
+        df = store.frame.with_columns(broken.alias("broken")).filter(
             up.is_not_null() & (last > 0)
-            & (pl.col("limit_state").is_not_null() | pl.col("broken").fill_null(False)
+            & (pl.col("limit_state").is_not_null() | pl.col("broken")
                | (trading & ((last >= up * (1 - near)) | (last <= down * (1 + near)))))
-        ).select("symbol", store.shown_name(), "board", "limit_pct", "last", "pct", "sealed_at", "tick",
-                 "limit_state", "broken", "high", "limit_up")  # fmt: skip
+        ).select("symbol", store.shown_name(), "board", "limit_pct", "last", "pct", "first_seal", "sealed_at",
+                 "last_seal", "tick", "limit_state", "broken", "high", "limit_up")  # fmt: skip
         rows = []
-        for sym, name, board, band, px, pct, sealed, tick, at, broken, high, lim_up in df.iter_rows():
+        for sym, name, board, band, px, pct, first, seen, last_seal, tick, at, broken, high, lim_up in df.iter_rows():
+            sealed = first_seal(first, seen, last_seal)
             if at is not None:
                 state, side = ("resealed" if broken else "sealed"), at
             elif broken:
@@ -131,7 +137,7 @@ class LimitBoard(palette.Tones, Vertical):
         self.query_one("#limit-counts", Static).update(text, layout=False)  # one line: no layout pass
 
     def _render_row(self, row: LimitRow) -> list[Text]:
-        sym, name, board, band, px, pct, sealed, tick, state, side = row
+        sym, name, board, band, px, pct, first, tick, state, side = row
         move = self.tone(fmt.direction(pct))
         marker = self.tone(f"limit-{side}")  # the limit marker: text on the limit colour
         broken = self.get_component_rich_style("limit-board--broken", partial=True)
@@ -148,7 +154,7 @@ class LimitBoard(palette.Tones, Vertical):
             Text(" ".join(x for x in (BOARD_LABELS.get(board or "", board or ""), _band(band)) if x)),
             Text(fmt.price(px, tick), style=move, justify="right"),
             Text(fmt.pct(pct), style=move, justify="right"),
-            Text(fmt.clock(sealed)[:5] if sealed is not None else "", style=self.tone("muted")),  # HH:MM
+            Text((first or "")[:5], style=self.tone("muted")),  # HH:MM
             Text(label, style=label_style),
         ]
 
@@ -159,8 +165,8 @@ def _band(band: float | None) -> str:
 
 def _board_order(row: LimitRow) -> tuple:
     if row.state in ("sealed", "resealed"):
-        return (0 if row.side == "up" else 4, row.sealed_at or 0, row.symbol)
+        return (0 if row.side == "up" else 4, row.first_seal or "", row.symbol)
     if row.state == "broken":
-        return (1, row.sealed_at or 0, row.symbol)
+        return (1, row.first_seal or "", row.symbol)
     pct = row.pct or 0.0
     return (2 if row.side == "up" else 3, -pct if row.side == "up" else pct, row.symbol)
