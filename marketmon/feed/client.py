@@ -23,6 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.protocol import State
 
 from marketmon.feed import protocol
+from marketmon.feed.safe_text import first_few
 from marketmon.feed.sink import QuoteSink
 from marketmon.market.sessions import is_trading
 
@@ -227,7 +228,7 @@ class FeedClient:
             if msg.unknown:
                 sink.note_unknown(list(msg.unknown))
                 self._told.update(sink.unknown.intersection(msg.unknown))
-                self._emit("unknown", _some(msg.unknown))
+                self._emit("unknown", first_few(msg.unknown))
             if not msg.more:
                 self._flush()
         elif isinstance(msg, protocol.FlowMsg):
@@ -280,7 +281,7 @@ class FeedClient:
         if len(self.sink.unknown) > len(self._told):
             new = sorted(self.sink.unknown - self._told)
             self._told.update(new)
-            self._emit("unknown", _some(new))
+            self._emit("unknown", first_few(new))
 
     def _lost(self, why: str) -> None:
         if self.connected:
@@ -298,12 +299,6 @@ def _why_closed(ws: ClientConnection) -> str:
     if ws.protocol.state is State.CLOSED:
         return str(ws.protocol.close_exc)
     return "connection closed"
-
-
-def _some(names: list[str], limit: int = 20) -> str:
-    """A list of names for one line: the first `limit`, then how many more."""
-    more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
 
 
 def redact(url: str) -> str:

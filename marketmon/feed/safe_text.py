@@ -12,3 +12,10 @@ def printable(text: str | None, limit: int = 200) -> str:
     if not text:
         return ""
     return "".join(ch if ch.isprintable() else "\ufffd" for ch in text[:limit])
+
+
+def first_few(names: list[str], limit: int = 20) -> str:
+    """A list of names for one line: the first `limit`, then how many more
+    (a source that knows none of 2,600 codes must not fill the screen with them)."""
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more

@@ -333,3 +333,20 @@ def test_bridge_help_names_each_sources_budget(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "eastmoney 50, under the 200 a minute" in text and "tencent 600, sina 300" in text
     assert get_source("sina").budget == 300 and get_source("eastmoney").budget == 50 and get_source("tencent").budget == 600
+
+
+async def test_codes_a_source_does_not_know_are_named_a_few_then_counted():
+    v1 = (DATA / "tencent-a-share.gbk.txt").read_bytes()
+    missing = [f"{600100 + i}.SH" for i in range(60)]  # Tencent answers none of these
+    events: list[tuple[str, str]] = []
+    with FakeSource(v1) as fake:
+        server = BridgeServer("tencent", [*missing, "600000.SH"], interval=0.05, base_url=fake.url, poll_options=FAST,
+                              on_event=lambda state, detail: events.append((state, detail)))  # fmt: skip
+        await server.start()
+        try:
+            await wait_for(lambda: any(state == "unknown" for state, _ in events), timeout=15)
+        finally:
+            await server.close()
+    [detail] = [d for state, d in events if state == "unknown"]
+    assert detail.startswith("600100.SH, 600101.SH") and detail.endswith(" and 40 more")  # one line, not 60 codes
+    assert len(server.unknown) == 60

@@ -31,6 +31,7 @@ from http.client import HTTPException
 from typing import TYPE_CHECKING, Any
 
 from marketmon import __version__
+from marketmon.feed.safe_text import first_few
 from marketmon.market.sessions import phase, trade_date_of
 from marketmon.market.symbols import FX_RATES, INDICES, SOURCE_INDICES
 from marketmon.serve.sources.base import Parsed, ParseError, Source
@@ -373,7 +374,7 @@ class Poller:
         new_unknown = unknown - server.unknown
         server.unknown = (server.unknown | unknown) - {q["symbol"] for q in quotes}
         if new_unknown:
-            self.on_event("unknown", ", ".join(sorted(new_unknown)))
+            self.on_event("unknown", first_few(sorted(new_unknown)))
         for market in self._markets:
             now_phase = phase(market, now)
             if server.status.get(market, {}).get("phase") != now_phase:
