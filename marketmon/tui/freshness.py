@@ -39,10 +39,15 @@ def old_prices(store: Store | None, feed_state: str) -> str | None:
     """Why and since when the prices shown are old, or None while they are current."""
     if store is None or store.clock is None:
         return None  # nothing shown yet
+    source = store.source
     if feed_state in DOWN:
         why = f"the feed is {feed_state}"
     elif store.stale and feed_state in CURRENT:
-        why = "the feed is silent"
+        # A bridge's feed is up while the public source behind it is not: name the source.
+        why = f"{source.name} is down" if source is not None and source.state == "down" else "the feed is silent"
     else:
         return None  # current, or the feed ended (its last prices are the day's)
+    last = store.frame.get_column("last")
+    if last.null_count() == len(last):
+        return f"◐ No prices yet: {why}"  # a clock from the feed's messages, but no quote ever came
     return f"◐ Old prices, as of {clock(store.clock)}: {why}"

@@ -65,3 +65,21 @@ async def test_the_live_source_is_named():
     store.stale = False
     store.set_source("tencent", "up", "took over from eastmoney: HTTP 403 (3 rounds)", None)
     assert (await _drawn(store)).startswith("● live tencent")
+
+
+def test_old_prices_name_the_source_that_is_down_and_say_when_none_ever_came():
+    from marketmon.tui.freshness import old_prices
+
+    never = Store()
+    never.set_trade_date("2026-03-02")
+    never.merge([Quote(symbol="600000.SH", ts=T0, name="Pudong")], T0)  # a list's row: a name, no price
+    never.flush()
+    never.stale = True
+    never.set_source("eastmoney", "down", "HTTP 403", T0)
+    assert old_prices(never, "live") == "◐ No prices yet: eastmoney is down"
+    priced = _store("2026-03-02", ["600000.SH"])
+    priced.stale = True
+    assert old_prices(priced, "live") == "◐ Old prices, as of 09:30:00: the feed is silent"
+    priced.set_source("eastmoney", "down", "HTTP 403", T0)
+    assert old_prices(priced, "live") == "◐ Old prices, as of 09:30:00: eastmoney is down"
+    assert old_prices(priced, "reconnecting") == "◐ Old prices, as of 09:30:00: the feed is reconnecting"
