@@ -238,13 +238,17 @@ async def test_the_first_source_dies_and_the_second_takes_over_with_no_lost_stat
     assert health[-1][:2] == ("tencent", "up") and "took over from eastmoney" in health[-1][2]
 
 
-async def test_the_lists_are_quoted_while_the_market_is_still_being_listed(tmp_path):
+async def test_the_lists_are_quoted_while_the_market_is_still_being_listed(tmp_path, monkeypatch):
+    from marketmon.serve.sources import poll
+
+    monkeypatch.setattr(poll, "PROGRESS_EVERY_S", 0.3)
     market = FakeMarket(300)
     market.list_delay = 0.4  # ~8 pages: the listing takes seconds, as East Money's ~90 pages at 50 a minute do
     watched = market.sealed[0]
     with FakeEastMoney(market) as fake:
         server = BridgeServer("eastmoney", [watched], interval=0.1, base_url=fake.url, poll_options=FAST,
                               whole_market=True, market_cache=tmp_path)  # fmt: skip
+        published = spied(server)
         await server.start()
         engine = Engine(server.url)
         task = asyncio.create_task(engine.run())
@@ -252,12 +256,18 @@ async def test_the_lists_are_quoted_while_the_market_is_still_being_listed(tmp_p
             await wait_for(lambda: engine.store.quote(watched) is not None, timeout=20)
             early = engine.store.frame.height
             await wait_for(lambda: engine.store.frame.height > 300, timeout=30)
+            await wait_for(lambda: engine.store.source is not None and engine.store.source.detail == "", timeout=30)
         finally:
             engine.stop()
             await asyncio.wait_for(task, 10)
             await server.close()
     assert early < 20  # the list's symbol (and the strip) first...
     assert engine.store.frame.height == len(market.insts) + len(INDEX_SECIDS) + 1  # ...then the whole market and the rate
+    # Every client is told how far the first pass is, then that it is done (an "up" that says nothing more).
+    told = [b.get("detail", "") for b in published if b["type"] == "source"]
+    assert told[0].startswith("listing the market: ") and told[0].endswith(" so far")
+    assert len([d for d in told if d.startswith("listing")]) >= 2  # it moves on while listing
+    assert told[-1] == "" and engine.store.source.detail == ""
 
 
 def test_watch_source_all_json_prints_the_market_the_flow_and_limit_events(tmp_path, monkeypatch, capsys):

@@ -83,3 +83,13 @@ def test_old_prices_name_the_source_that_is_down_and_say_when_none_ever_came():
     priced.set_source("eastmoney", "down", "HTTP 403", T0)
     assert old_prices(priced, "live") == "◐ Old prices, as of 09:30:00: eastmoney is down"
     assert old_prices(priced, "reconnecting") == "◐ Old prices, as of 09:30:00: the feed is reconnecting"
+
+
+async def test_a_live_source_says_why_it_took_over_and_how_much_of_the_market_is_quoted():
+    store = _store("2026-03-02", ["600000.SH"])
+    store.stale = False
+    store.set_source("eastmoney", "up", "3,200 of 9,011 quoted \x1b[2J", None)
+    text = await _drawn(store)
+    assert text.startswith("● live eastmoney") and text.rstrip().endswith("3,200 of 9,011 quoted \ufffd[2J")
+    store.set_source("eastmoney", "up", "", None)  # the whole market quoted: nothing more to say
+    assert "quoted" not in await _drawn(store)

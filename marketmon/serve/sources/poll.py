@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 3.0
+PROGRESS_EVERY_S = 5.0  # how often a source that is up may say how far its first pass is
 MAX_BODY = 32 * 1024 * 1024  # a whole-market answer is a few MB; more is not a quote answer
 USER_AGENT = f"Mozilla/5.0 (compatible; marketmon/{__version__})"
 
@@ -194,6 +195,8 @@ class Poller:
         self._turn = 0  # where the market's turn is, when a round cannot poll it all
         self._listing: asyncio.Task | None = None
         self._detail_up = ""  # what the first "up" says (a failover's reason)
+        self._listed_so_far = 0  # instruments the day's listing has found yet
+        self._told_at = 0.0  # monotonic time of the last source message
 
     def set_symbols(self, symbols: Sequence[str]) -> None:
         """Poll these (and the market, if any) from the next round on (a watchlist edited while running)."""
@@ -244,7 +247,7 @@ class Poller:
                     self._check_moving(await self.poll_once())
                     failures = 0
                     delay = self.interval - (loop.time() - started)
-                    await self._tell("up", detail_up)
+                    await self._tell("up", self._up_detail())
                 except FetchError as exc:
                     failures += 1
                     self.stats.errors += 1
@@ -333,7 +336,8 @@ class Poller:
         """The whole market, once a day (the cache, or East Money's list)."""
 
         async def page_read(count: int) -> None:  # a source that answers is up, listing or not
-            await self._tell("up", self._detail_up)
+            self._listed_so_far = count
+            await self._tell("up", self._up_detail())
 
         try:
             own = self.source.name == "eastmoney" or self.market.budget is None
@@ -346,12 +350,29 @@ class Poller:
         self.on_event("listed", f"{len(symbols)} instruments from {where}")
         log.info("%s: %d instruments from %s", self.source.name, len(symbols), where)
 
+    def _up_detail(self) -> str:
+        """What "up" says: a failover's reason, and until the whole market has a
+        quote, how far it is (a first pass takes minutes at East Money's budget:
+        empty panels must not look like a quiet market)."""
+        progress = ""
+        if self.market is not None and self._market_day is None:
+            progress = f"listing the market: {self._listed_so_far:,} so far"
+        elif self.market is not None:
+            unknown = self.server.unknown
+            quoted = sum(1 for s in self.symbols if s in self.state or s in unknown)
+            if quoted < len(self.symbols):
+                progress = f"{quoted:,} of {len(self.symbols):,} quoted"
+        return " · ".join(x for x in (self._detail_up, progress) if x)
+
     async def _tell(self, state: str, detail: str) -> None:
-        """Publish the source's health when it changes (or its reason for being down does)."""
+        """Publish the source's health when it changes, or what it says does (progress
+        at most every PROGRESS_EVERY_S: each message goes to every client)."""
         detail = detail[:200]
-        if state == self.health and (state == "up" or detail == (self.server.source or {}).get("detail")):
+        if state == self.health and detail == (self.server.source or {}).get("detail", ""):
             return
-        self.health = state
+        if state == self.health == "up" and detail and time.monotonic() - self._told_at < PROGRESS_EVERY_S:
+            return
+        self.health, self._told_at = state, time.monotonic()
         body = {"type": "source", "ts": int(time.time() * 1000), "name": self.source.name, "state": state}
         if detail:
             body["detail"] = detail

@@ -74,7 +74,7 @@ class StatusBar(palette.Tones, Widget):
             round(rate),
             store.unclassified if store else 0,
             store.source if store and store.source and store.source.state == "down" else None,
-            store.source.name if store and store.source and store.source.state == "up" else None,
+            (store.source.name, store.source.detail) if store and store.source and store.source.state == "up" else None,
             missing_years(store.trade_date) if store and store.trade_date else (),
             tuple(failing),
         )
@@ -102,7 +102,7 @@ class StatusBar(palette.Tones, Widget):
             label, tone = f"✕ {source_down.name} down", "bad"
         head.append(label, self.tone(tone))
         if source_up is not None and feed in ("connected", "live", "resync"):
-            head.append(f" {source_up}", self.tone("muted"))  # which public source is live (after a failover too)
+            head.append(f" {source_up[0]}", self.tone("muted"))  # which public source is live (after a failover too)
         parts.append((head, 0))
         parts.append((Text(fmt.clock(clock * 1000 if clock is not None else None), self.tone("title")), 0))
         for market, phase in phases:
@@ -112,6 +112,9 @@ class StatusBar(palette.Tones, Widget):
         day = trade_date.strftime("%Y-%m-%d %a") if trade_date else "----------"
         parts.append((Text(day if not narrow else day[:10], self.tone("title")), 2))
         parts.append((Text(f"{rate} msg/s", self.tone("muted")), 3))
+        if source_up is not None and source_up[1] and feed in ("connected", "live", "resync"):
+            # Why it took over, and how much of the market has a quote yet (a first pass takes minutes).
+            parts.append((Text(printable(source_up[1]), self.tone("muted")), 3))
         if unclassified:
             parts.append((Text(f"{unclassified} unclassified", self.tone("bad")), 0))
         if source_down is not None and source_down.detail:
