@@ -79,6 +79,9 @@ class NatsPublisher:
         self._js = self._nc.jetstream(timeout=ACK_TIMEOUT)
         await nats_bus.bucket(self._js, self.bucket_name, create=True)
         self._connected.set()
+        # A demo starting at --start is still fast-forwarding: what it applies
+        # until then never reaches a tap, so the state is taken once it is whole.
+        await server.opening()
         self.server = server
         self._take_state(server)
         server.add_tap(self.on_message)

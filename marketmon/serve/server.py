@@ -158,11 +158,16 @@ class QuoteServer:
         if "ts" in body:
             self.clock = body["ts"]
 
+    async def opening(self) -> None:
+        """Wait until the replay's opening state is whole (at once for a server without a script)."""
+        await self._opened.wait()
+
     def add_tap(self, tap: Callable[[dict[str, Any]], None]) -> None:
         """Hand every later message (and the eof) to `tap` as well, in order.
 
         A tap reads the state it starts from off the server (`quotes`, `flow`,
-        ...) when it is added; it counts as a subscriber to everything and
+        ...) when it is added, after `opening()`: the fast-forward to the
+        opening moment applies state without publishing it; it counts as a subscriber to everything and
         never holds playback back (the NATS publisher is one).
         """
         self._taps.append(tap)

@@ -237,6 +237,24 @@ async def test_gateway_follows_only_its_subjects_and_a_late_gateway_starts_from_
         await server.close()
 
 
+async def test_a_publisher_attached_during_the_fast_forward_publishes_the_whole_opening_state(nats_server):
+    """`serve --demo --start 15:00 --publish`: the publisher attaches while the demo is
+    still fast-forwarding to 15:00; what it applies meanwhile reaches the bucket too."""
+    server = QuoteServer(SEED_DAY, speed=0, start_at=market_ms(dt.date(2025, 9, 12), dt.time(15, 0)))
+    await server.start()
+    publisher = NatsPublisher(nats_server.url, bucket="opening", on_event=lambda *a: None)
+    gateway = NatsGateway(nats_server.url, bucket="opening", on_event=lambda *a: None)
+    try:
+        await publisher.attach(server)
+        await gateway.start()
+        await asyncio.wait_for(gateway.ended.wait(), 60)
+        assert gateway.server.quotes == SEED_DAY.closing_state()
+    finally:
+        await gateway.close()
+        await publisher.close()
+        await server.close()
+
+
 async def test_publisher_keeps_state_while_nats_is_away_and_puts_it_all_when_back(nats_server):
     """Changes made while NATS is down are not lost: the bucket ends exact."""
     events: list[str] = []
