@@ -104,14 +104,37 @@ async def connect(url: str, on_error: Callable[[str], None], **callbacks: Any) -
 
 
 async def bucket(js: Any, name: str, *, create: bool) -> Any:
-    """The key-value bucket: the publisher creates it (file storage, last value
-    only), a gateway only opens it and raises BucketNotFoundError until it exists."""
+    """The key-value bucket: a gateway only opens it (BucketNotFoundError until
+    it exists); the publisher creates it when missing (file storage, last value
+    only). A bucket that exists is used as it is: an operator may have made it
+    with replicas or limits of their own (docs/scale.md)."""
+    from nats.errors import Error as NatsError
+    from nats.errors import NoRespondersError
+    from nats.js.api import KeyValueConfig, StorageType
+    from nats.js.errors import APIError, BucketNotFoundError, ServiceUnavailableError
+
+    no_jetstream = f"cannot keep the bucket {name!r} on NATS: no JetStream answers (is JetStream on, -js?)"
     if not create:
         return await js.key_value(name)
-    from nats.errors import Error as NatsError
-    from nats.js.api import KeyValueConfig, StorageType
-
+    try:
+        return await js.key_value(name)
+    except BucketNotFoundError:
+        pass
+    except (NoRespondersError, ServiceUnavailableError):
+        raise NatsUnavailable(no_jetstream) from None
+    except NatsError as exc:  # BadBucketError: a stream KV_<name> that is not a key-value bucket
+        raise NatsUnavailable(f"cannot use the bucket {name!r} on NATS: the stream KV_{name} is there "
+                              f"but is not a key-value bucket ({_why(exc)})") from None  # fmt: skip
     try:
         return await js.create_key_value(KeyValueConfig(bucket=name, history=1, storage=StorageType.FILE))
-    except NatsError as exc:  # NoRespondersError: JetStream is not enabled
-        raise NatsUnavailable(f"cannot keep the bucket {name!r} on NATS (is JetStream on, -js?): {exc!r}") from None
+    except (NoRespondersError, ServiceUnavailableError):
+        raise NatsUnavailable(no_jetstream) from None
+    except (APIError, NatsError) as exc:  # the server's own words: subjects taken, no space, ...
+        raise NatsUnavailable(f"cannot create the bucket {name!r} on NATS: {_why(exc)}") from None
+
+
+def _why(exc: Exception) -> str:
+    description = getattr(exc, "description", None)
+    if description and description != "None":
+        return f"{description} ({type(exc).__name__} {getattr(exc, 'err_code', '')})".replace(" )", ")")
+    return type(exc).__name__

@@ -403,6 +403,43 @@ async def test_a_nats_server_without_jetstream_cannot_be_published_to(tmp_path):
     assert "is JetStream on" in err.decode()
 
 
+async def test_a_bucket_made_beforehand_is_used_as_it_is(nats_server):
+    """docs/scale.md has operators make the bucket themselves (replicas, limits):
+    the publisher uses it, settings and all, rather than fail to create it again."""
+    from nats.js.api import KeyValueConfig, StorageType
+
+    nc = await nats_bus.connect(nats_server.url, lambda what: None)
+    js = nc.jetstream()
+    await js.create_key_value(KeyValueConfig(bucket="marketmon", history=1, storage=StorageType.FILE,
+                                             max_bytes=100_000_000))  # fmt: skip
+    proc, _ = await run_cli("serve", "--demo", "--port", "0", "--speed", "0", "--publish", nats_server.url)
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert line.startswith(b"publishing to"), line + await proc.stderr.read()
+        kv = await js.key_value("marketmon")
+        assert (await kv.status()).stream_info.config.max_bytes == 100_000_000
+    finally:
+        code = await stop_cli(proc) if proc.returncode is None else proc.returncode
+        await nc.close()
+    assert code == 0
+
+
+async def test_a_bucket_that_cannot_be_created_says_why(nats_server):
+    from nats.js.api import StreamConfig
+
+    nc = await nats_bus.connect(nats_server.url, lambda what: None)
+    try:
+        js = nc.jetstream()
+        await js.add_stream(StreamConfig(name="grab", subjects=["$KV.taken.>"]))  # its subjects are taken
+        with pytest.raises(nats_bus.NatsUnavailable, match="subjects overlap with an existing stream"):
+            await nats_bus.bucket(js, "taken", create=True)
+        await js.add_stream(StreamConfig(name="KV_odd", subjects=["odd.>"]))
+        with pytest.raises(nats_bus.NatsUnavailable, match="not a key-value bucket"):
+            await nats_bus.bucket(js, "odd", create=True)
+    finally:
+        await nc.close()
+
+
 async def test_the_fanout_bench_runs_small():
     """bench/nats_fanout.py end to end at a tiny size: both runs exact, figures printed beside the baseline."""
     bench = Path(__file__).resolve().parents[2] / "bench" / "nats_fanout.py"
