@@ -64,9 +64,8 @@ class Relay:
     def note_unknown(self, symbols: list[str]) -> None:
         add_unknown(self.unknown, symbols)
 
-    def set_trade_date(self, text: str | None) -> None:
-        if text:
-            self.server.trade_date = text
+    def set_trade_date(self, text: str | None, tz: str | None = None) -> None:
+        self.server.set_session(text, tz)  # the upstream's hello: terminals get theirs now
 
     def set_phase(self, market: str, phase: str, ts: int | None) -> None:
         self.phases[market] = phase
@@ -107,8 +106,9 @@ class Gateway:
         **client_options: Any,
     ) -> None:
         self.server = QuoteServer(
-            None, host=host, port=port, token=token, coalesce=True, ssl_context=ssl_context, wait_for_client=False
-        )
+            None, host=host, port=port, token=token, coalesce=True, ssl_context=ssl_context, wait_for_client=False,
+            await_session=True,
+        )  # fmt: skip
         self.relay = Relay(self.server)
         self.client = FeedClient(upstream, self.relay, on_event=on_event, **client_options)
         self._tasks: list[asyncio.Task] = []

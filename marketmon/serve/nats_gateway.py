@@ -58,8 +58,9 @@ class NatsGateway:
         self.nats_url, self.bucket_name, self.on_event = nats_url, bucket, on_event
         self.patterns = nats_bus.key_patterns(list(subjects or []))
         self.server = QuoteServer(
-            None, host=host, port=port, token=token, coalesce=True, ssl_context=ssl_context, wait_for_client=False
-        )
+            None, host=host, port=port, token=token, coalesce=True, ssl_context=ssl_context, wait_for_client=False,
+            await_session=True,
+        )  # fmt: skip
         self.relay = Relay(self.server)
         self.values: dict[str, Any] = {}  # key -> the full value last passed on
         self.rereads = 0  # whole-bucket reads after the first (reconnects, the end)
@@ -199,7 +200,9 @@ class NatsGateway:
     def _apply(self, batch: dict[str, bytes | None]) -> None:
         quotes: list[dict[str, Any]] = []
         ts = None
-        for key, raw in batch.items():
+        # The session first: its trade date lets the terminals' hellos go out, and
+        # it comes before any quote they are sent.
+        for key, raw in sorted(batch.items(), key=lambda item: item[0] != nats_bus.SESSION):
             self.updates += 1
             if raw is None:
                 continue  # a key removed from the bucket: terminals keep what they have
@@ -216,9 +219,7 @@ class NatsGateway:
                 if isinstance(value.get("ts"), int):
                     ts = value["ts"] if ts is None else max(ts, value["ts"])
             elif key == nats_bus.SESSION:
-                self.relay.set_trade_date(value.get("trade_date"))
-                if value.get("tz"):
-                    self.server.tz = value["tz"]
+                self.relay.set_trade_date(value.get("trade_date"), value.get("tz"))
                 if value.get("eof") and not self._eof_seen:
                     self._eof_seen = True
                     self._reread()  # the end: make sure of every key before the eof goes out

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from marketmon import __version__
 from marketmon.feed import protocol
@@ -72,6 +73,7 @@ class QuoteServer:
         wait_for_client: bool = True,
         coalesce: bool = False,
         ssl_context: ssl.SSLContext | None = None,
+        await_session: bool = False,
     ) -> None:
         self.script = script
         self.speed = speed
@@ -85,6 +87,12 @@ class QuoteServer:
         self.unknown: set[str] = set()  # symbols a live source said it does not know
         self.trade_date = script.trade_date if script else None
         self.tz = script.tz if script else "Asia/Shanghai"
+        # A gateway learns its session (trade date, tz) from upstream: until then its
+        # hello waits. A hello without a trade date would stand for the connection,
+        # and a client would take today's limit rules for the trade date's.
+        self.session_known = asyncio.Event()
+        if not await_session:
+            self.session_known.set()
         # Full market state, as every client should end up seeing it.
         self.quotes: dict[str, dict[str, Any]] = {}
         self.flow: dict[str, Any] | None = None
@@ -290,9 +298,19 @@ class QuoteServer:
         by_header = header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), token)
         return by_query or by_header
 
+    def set_session(self, trade_date: str | None, tz: str | None = None) -> None:
+        """The upstream's session, as its hello (or the NATS bucket) says: hellos go out now."""
+        if trade_date:
+            self.trade_date = trade_date
+        if tz:
+            self.tz = tz
+        self.session_known.set()
+
     async def _handle(self, ws: ServerConnection) -> None:
         if not self._authorised(ws):
             await ws.close(4401, "unauthorised")
+            return
+        if not self.session_known.is_set() and not await self._session_before_close(ws):
             return
         conn = _Connection(ws, self.coalesce)
         self._connections.add(conn)
@@ -316,6 +334,17 @@ class QuoteServer:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                 await writer
+
+    async def _session_before_close(self, ws: ServerConnection) -> bool:
+        """Wait for the session; False when the client leaves (or the server closes) first."""
+        known = asyncio.ensure_future(self.session_known.wait())
+        closed = asyncio.ensure_future(ws.wait_closed())
+        try:
+            await asyncio.wait({known, closed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            known.cancel()
+            closed.cancel()
+        return self.session_known.is_set() and ws.state is State.OPEN
 
     async def _request(self, conn: _Connection, frame: str | bytes) -> None:
         try:

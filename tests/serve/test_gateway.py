@@ -8,6 +8,7 @@ the upstream's exact final state. The coalescing queue is tested on its own too.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import random
 import shutil
@@ -22,6 +23,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from marketmon.engine import Engine
+from marketmon.market.sessions import market_ms
+from marketmon.serve.demo_day import SEED_DAY
 from marketmon.feed import protocol
 from marketmon.serve.coalesce import CoalescingQueue
 from marketmon.serve.gateway import Gateway, tls_context
@@ -31,6 +34,8 @@ from ..conftest import T0, assert_same_state, wait_for
 
 SYMBOLS = [f"{600000 + i:06d}.SH" for i in range(40)]
 MARK = SYMBOLS[0]  # its volume numbers the updates: volume i = update i
+SEED_DATE = dt.date(2025, 9, 12)
+LIMIT_FIELDS = ("limit_up", "limit_down", "limit_state")
 
 
 class Terminal:
@@ -190,6 +195,38 @@ async def test_queue_drops_error_replies_for_a_flooding_client():
 
 
 # auth and TLS ---------------------------------------------------------------------------------
+
+
+async def test_a_terminal_before_the_upstream_gets_the_trade_dates_limits():
+    """A terminal that connects while the gateway's upstream is not up yet: its
+    hello waits for the upstream's session, so an ST stock's limits are the
+    trade date's (+/-5 %), not today's rules, exactly as a direct terminal's."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gateway = Gateway(f"ws://127.0.0.1:{port}", give_up_after=30, backoff_max=0.5)
+    await gateway.start()
+    early = Engine(gateway.url)
+    runs = [asyncio.create_task(early.run())]
+    upstream = QuoteServer(SEED_DAY, speed=0, port=port, start_at=market_ms(SEED_DATE, dt.time(14, 0)))
+    try:
+        await wait_for(lambda: early.client.connected)
+        await asyncio.sleep(0.5)  # connected, and no session anywhere yet
+        await upstream.start()
+        direct = Engine(upstream.url)
+        runs.append(asyncio.create_task(direct.run()))
+        assert await asyncio.wait_for(asyncio.gather(*runs), 60) == ["eof", "eof"]
+    finally:
+        for run in runs:
+            run.cancel()
+        await gateway.close()
+        await upstream.close()
+    st = direct.store.quote("002602.SZ")
+    assert st["limit_up"] == 17.41 and st["limit_down"] == 15.75  # 16.58 +/- 5 %
+    for symbol in SEED_DAY.closing_state():
+        mine, theirs = early.store.quote(symbol), direct.store.quote(symbol)
+        assert [mine[f] for f in LIMIT_FIELDS] == [theirs[f] for f in LIMIT_FIELDS], symbol
+    assert early.store.trade_date == direct.store.trade_date == SEED_DATE
 
 
 async def first_message(url: str, **options: object) -> dict:
