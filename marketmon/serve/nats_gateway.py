@@ -14,7 +14,7 @@ Gaps: nats-py's ordered consumer checks JetStream's sequence numbers and
 resumes after the last message it has; after a reconnect to NATS, and at
 the end of the session, the gateway reads the whole bucket again. While NATS
 is away the terminals get a `source` message (`nats` down, and up once the
-bucket has been read again).
+bucket has been read again), once each way: the re-read at the end is not news.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import contextlib
 import json
 import ssl
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -66,6 +65,7 @@ class NatsGateway:
         self.rereads = 0  # whole-bucket reads after the first (reconnects, the end)
         self.updates = 0  # bucket values taken
         self.synced = asyncio.Event()  # the bucket has been read in full since the last (re)connect
+        self.told: str | None = None  # `up` or `down`, as terminals were last told (a re-read at the end is not news)
         self.ended = asyncio.Event()  # the session's eof has been passed on
         self._incoming: dict[str, bytes | None] = {}  # key -> newest value not yet taken (None: deleted)
         self._arrived = asyncio.Event()
@@ -74,6 +74,7 @@ class NatsGateway:
         self._eof_seen = False
         self._generation = 0
         self._reading = asyncio.Lock()
+        self._reads = 0  # reads of the bucket started and not yet subscribed
         self._nc: Any = None
         self._closing = False
         self._js: Any = None
@@ -95,8 +96,8 @@ class NatsGateway:
         self._tasks = [
             asyncio.create_task(self.relay.pump(), name="nats-gateway-pump"),
             asyncio.create_task(self._take(), name="nats-gateway-take"),
-            asyncio.create_task(self._read_bucket_until_done(), name="nats-gateway-read"),
         ]
+        self._start_read("nats-gateway-read")
         return port
 
     async def close(self) -> None:
@@ -120,16 +121,23 @@ class NatsGateway:
 
     # reading the bucket --------------------------------------------------------------
 
+    def _start_read(self, name: str) -> None:
+        self._reads += 1  # counted at once: until the read has begun, the bucket is not read in full
+        self._tasks.append(asyncio.create_task(self._read_bucket_until_done(), name=name))
+
     async def _read_bucket_until_done(self) -> None:
         """Read the bucket; a read cut short by NATS going away again is tried again."""
-        while True:
-            try:
-                return await self._read_bucket()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 (whatever NATS said: say it, try again)
-                self.on_event("error", f"reading the bucket: {type(exc).__name__}: {exc}")
-                await asyncio.sleep(nats_bus.RECONNECT_WAIT)
+        try:
+            while True:
+                try:
+                    return await self._read_bucket()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 (whatever NATS said: say it, try again)
+                    self.on_event("error", f"reading the bucket: {type(exc).__name__}: {exc}")
+                    await asyncio.sleep(nats_bus.RECONNECT_WAIT)
+        finally:
+            self._reads -= 1
 
     async def _read_bucket(self) -> None:
         """(Re)subscribe to every pattern from the latest value of each key on."""
@@ -185,11 +193,13 @@ class NatsGateway:
             self._arrived.clear()
             batch, self._incoming = self._incoming, {}
             self._apply(batch)
-            if not self._initial and not self.synced.is_set() and not self._reading.locked():
+            if not self._initial and not self.synced.is_set() and not self._reads:
                 self.synced.set()
-                self.relay.set_source(SOURCE_NAME, "up", "", self.relay.clock)
-                if isinstance(self.values.get("source"), dict):
-                    self._forward("source", self.values["source"])  # the upstream's own source, after ours
+                if self.told != "up":
+                    self.told = "up"
+                    self.relay.set_source(SOURCE_NAME, "up", "", self._ts())
+                    if isinstance(self.values.get("source"), dict):
+                        self._forward("source", self.values["source"])  # the upstream's own source, after ours
             if self._eof_seen and self.synced.is_set() and not self.ended.is_set():
                 await self.relay.outbox.join()
                 await self.server.finish()
@@ -219,7 +229,7 @@ class NatsGateway:
                 if isinstance(value.get("ts"), int):
                     ts = value["ts"] if ts is None else max(ts, value["ts"])
             elif key == nats_bus.SESSION:
-                self.relay.set_trade_date(value.get("trade_date"), value.get("tz"))
+                self._session(value)
                 if value.get("eof") and not self._eof_seen:
                     self._eof_seen = True
                     self._reread()  # the end: make sure of every key before the eof goes out
@@ -227,6 +237,19 @@ class NatsGateway:
                 self._forward(key, value)
         if quotes:
             self.relay.merge(quotes, ts)
+
+    def _session(self, value: dict[str, Any]) -> None:
+        ts = value.get("ts")
+        if isinstance(ts, int):  # the publisher's market time: a snapshot before any quote has it too
+            self.relay.clock = ts if self.relay.clock is None else max(self.relay.clock, ts)
+            self.server.clock = self.server.clock or ts
+        self.relay.set_trade_date(value.get("trade_date"), value.get("tz"))
+
+    def _ts(self) -> int | None:
+        """The time a `source` message of ours says: the market's, and none before
+        there is one (a terminal dates it as it dates its other feed events). The
+        wall clock here would become the gateway's clock, ahead of a replayed day."""
+        return self.relay.clock
 
     def _forward(self, key: str, body: dict[str, Any]) -> None:
         kind, relay = body.get("type"), self.relay
@@ -241,7 +264,8 @@ class NatsGateway:
 
     def _reread(self) -> None:
         self.rereads += 1
-        self._tasks.append(asyncio.create_task(self._read_bucket_until_done(), name="nats-gateway-reread"))
+        self.synced.clear()  # the eof waits for this read: it went out before, on the old one
+        self._start_read("nats-gateway-reread")
 
     # NATS connection -------------------------------------------------------------------
 
@@ -250,7 +274,9 @@ class NatsGateway:
             return
         self.synced.clear()
         self.relay.stale = True
-        self.relay.set_source(SOURCE_NAME, "down", f"{self.nats_url} away", self.relay.clock or _now_ms())
+        if self.told != "down":
+            self.told = "down"
+            self.relay.set_source(SOURCE_NAME, "down", f"{self.nats_url} away", self._ts())
         self.on_event("disconnected", self.nats_url)
 
     async def _reconnected(self) -> None:
@@ -258,6 +284,3 @@ class NatsGateway:
         self.on_event("reconnected", f"{self.nats_url}: reading the bucket again")
         self._reread()
 
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)

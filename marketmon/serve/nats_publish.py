@@ -209,5 +209,7 @@ class NatsPublisher:
 
     def _session(self, *, eof: bool) -> dict[str, Any]:
         server = self.server
+        # ts: the market's time as the session is put, so a gateway (and its
+        # terminals) know market time before the first quote reaches them.
         return {"type": nats_bus.SESSION, "trade_date": server and server.trade_date, "tz": server and server.tz,
-                "eof": eof}  # fmt: skip
+                "ts": server and server.clock, "eof": eof}  # fmt: skip

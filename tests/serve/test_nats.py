@@ -25,6 +25,8 @@ import pytest
 from websockets.asyncio.client import connect
 
 from marketmon.cli.main import main
+from marketmon.engine import Engine
+from marketmon.feed.client import FeedEvent
 from marketmon.feed import protocol
 from marketmon.market.sessions import market_ms
 from marketmon.serve import nats_bus
@@ -34,6 +36,8 @@ from marketmon.serve.nats_publish import NatsPublisher
 from marketmon.serve.server import QuoteServer
 
 from ..conftest import T0, wait_for
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 from .test_bridge import run_cli, stop_cli
 
 
@@ -253,6 +257,45 @@ async def test_a_publisher_attached_during_the_fast_forward_publishes_the_whole_
         await gateway.close()
         await publisher.close()
         await server.close()
+
+
+@pytest.mark.parametrize("nats_restarts", [False, True])
+async def test_a_terminal_before_the_session_is_told_nats_up_once_each_time_in_market_time(nats_server, nats_restarts):
+    """A terminal on a NATS gateway from before the publisher's start to the eof, with
+    NATS away once: `nats up`, `down`, `up` (the re-read at the eof is not news),
+    every feed event dated in market time once it has any, and the trade date's limits."""
+    events: list[FeedEvent] = []
+    gateway = NatsGateway(nats_server.url, bucket="told", on_event=lambda *a: None)
+    await gateway.start()
+    terminal = Engine(gateway.url, on_feed=events.append)
+    run = asyncio.create_task(terminal.run())
+    server = QuoteServer(SEED_DAY, speed=30, start_at=market_ms(dt.date(2025, 9, 12), dt.time(16, 7)))
+    publisher = NatsPublisher(nats_server.url, bucket="told", on_event=lambda *a: None)
+    try:
+        await wait_for(lambda: terminal.client.connected)
+        await server.start()
+        await publisher.attach(server)
+        await wait_for(lambda: terminal.store.quote("002602.SZ") is not None, timeout=20)
+        if nats_restarts:
+            nats_server.kill()
+            await wait_for(lambda: any(e.detail.startswith("nats down") for e in events))
+            nats_server.start()
+            await nats_server.ready()
+        assert await asyncio.wait_for(run, 60) == "eof"
+    finally:
+        run.cancel()
+        await gateway.close()
+        await publisher.close()
+        await server.close()
+    told = [e.detail.split(":")[0] for e in events if e.state == "source"]
+    assert told == (["nats up", "nats down", "nats up"] if nats_restarts else ["nats up"])
+    day = dt.date(2025, 9, 12)
+    # Before any data (the hello) the wall clock, as with every feed; from the snapshot on, market time.
+    assert [e.state for e in events[:2]] == ["connected", "live"]
+    assert all(dt.datetime.fromtimestamp(e.ts / 1000, SHANGHAI).date() == day for e in events[2:]), [
+        (e.state, e.detail, dt.datetime.fromtimestamp(e.ts / 1000, SHANGHAI)) for e in events]
+    st = terminal.store.quote("002602.SZ")
+    assert (st["limit_up"], st["limit_down"]) == (17.41, 15.75)
 
 
 async def test_publisher_keeps_state_while_nats_is_away_and_puts_it_all_when_back(nats_server):
