@@ -15,6 +15,7 @@ from marketmon.cli.options import (
 # = marketmon.serve.sources.SOURCE_NAMES, not imported: --help stays light (tests/cli/test_startup.py)
 SOURCE_NAMES = ("sina", "tencent", "eastmoney")
 MIN_INTERVAL = 1.0  # public sources rate-limit; faster than this only gets a bridge blocked
+DEFAULT_INTERVAL = 3.0
 SOURCE_HELP = ("a public source, or several in order of preference (eastmoney,tencent,sina): "
                "the next takes over when one fails 3 rounds in a row")  # fmt: skip
 
@@ -70,22 +71,33 @@ def source_list(text: str) -> str:
 def add_parser(sub: Any) -> None:
     bridge = sub.add_parser("bridge", help="serve live quotes polled from a public source")
     bridge.add_argument("source", type=source_list, help=SOURCE_HELP)
-    what = bridge.add_mutually_exclusive_group()
-    what.add_argument("--symbols", help="comma-separated symbols (default: the whole market)")
-    what.add_argument("--watchlist", metavar="FILE", help="a watchlist's symbols (default: the whole market)")
-    bridge.add_argument("--interval", type=float, default=3.0, help="seconds between polls (default 3)")
-    add_base_url_option(bridge, lead="")
-    add_budget_option(bridge)
+    add_source_options(bridge)
     add_server_options(bridge)
     bridge.add_argument("--publish", metavar="NATS_URL", help="also publish the quotes to NATS (docs/scale.md)")
 
 
+def add_source_options(parser: argparse.ArgumentParser) -> None:
+    """What to poll and how: `bridge SOURCE` and `serve --source SOURCE` take the same."""
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--symbols", help="comma-separated symbols (default: the whole market)")
+    what.add_argument("--watchlist", metavar="FILE", help="a watchlist's symbols (default: the whole market)")
+    parser.add_argument("--interval", type=float, help=f"seconds between polls (default {DEFAULT_INTERVAL:g})")
+    add_base_url_option(parser, lead="")
+    add_budget_option(parser)
+
+
+SOURCE_ONLY = ("symbols", "watchlist", "interval", "base_url", "budget")  # dests of add_source_options
+
+
 def run(args: argparse.Namespace) -> int:
+    """`bridge SOURCE` and `serve --source SOURCE` (the issue's form of the same thing)."""
     from marketmon.config import paths
     from marketmon.engine import FeedChoice, open_feed
 
     whole = not args.watchlist and not args.symbols
     symbols = [] if whole else watchlist_symbols(args.watchlist) if args.watchlist else symbols_from(args.symbols)
+    if args.interval is None:
+        args.interval = DEFAULT_INTERVAL
     if args.interval < MIN_INTERVAL:
         raise UsageError(f"--interval must be at least {MIN_INTERVAL:g} s: public sources block fast pollers")
     check_budget(args.budget)

@@ -1,5 +1,6 @@
-"""`marketmon serve`: publish the demo day, a recording, or (as a desk gateway)
-an upstream feed over the protocol, until Ctrl-C."""
+"""`marketmon serve`: publish the demo day, a recording, a public source (as
+`bridge` does) or (as a desk gateway) an upstream feed over the protocol,
+until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 import sys
 from typing import Any
 
+from marketmon.cli.bridge import SOURCE_HELP, SOURCE_ONLY, add_source_options, source_list
 from marketmon.cli.exit_codes import EXIT_UNREACHABLE, UsageError
 from marketmon.cli.options import (
     add_server_options, cannot_listen, check_speed, clock_time, run_until_signal, server_options,
@@ -19,6 +21,8 @@ def add_parser(sub: Any) -> None:
     served.add_argument("--demo", action="store_true", help="serve the bundled seed day")
     served.add_argument("--replay", metavar="FILE", help="play a recording made by `marketmon record`")
     served.add_argument("--upstream", metavar="URL", help="desk gateway: fan this feed out to many terminals")
+    served.add_argument("--source", type=source_list, metavar="NAME[,NAME...]",
+                        help=f"as `bridge NAME`: {SOURCE_HELP}")  # fmt: skip
     served.add_argument("--from", dest="from_nats", metavar="NATS_URL",
                         help="desk gateway fed through NATS: serve what `serve --publish` puts there")  # fmt: skip
     serve.add_argument("--publish", metavar="NATS_URL", help="also publish what is served to NATS (docs/scale.md)")
@@ -30,6 +34,7 @@ def add_parser(sub: Any) -> None:
     serve.add_argument("--until", metavar="HH:MM", help="hold the market at this time")
     serve.add_argument("--universe", choices=("seed", "full"), default="seed",
                        help="with --demo: the seed day's names, or the full market (~9,000 instruments)")  # fmt: skip
+    add_source_options(serve.add_argument_group("with --source"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,12 +43,21 @@ def run(args: argparse.Namespace) -> int:
     from marketmon.serve.recording import RecordingError
 
     check_speed(args.speed)
+    given = [f"--{d.replace('_', '-')}" for d in SOURCE_ONLY if getattr(args, d) is not None]
+    if given and not args.source:
+        raise UsageError(f"{', '.join(given)} go with --source")
     if args.from_nats:
         from marketmon.cli.serve_nats import run_gateway
 
         return run_gateway(args)
     if args.subjects:
         raise UsageError("--subjects goes with --from")
+    if args.source:  # `bridge NAME`, the same code
+        from marketmon.cli.bridge import run as run_bridge
+
+        if args.start or args.until:
+            raise UsageError("--start and --until go with --demo or --replay, not --source")
+        return run_bridge(args)
     choice = FeedChoice(
         demo=args.demo, universe=args.universe, replay=args.replay, upstream=args.upstream, speed=args.speed,
         start=clock_time(args.start), until=clock_time(args.until),

@@ -27,7 +27,7 @@ def run_gateway(args: argparse.Namespace) -> int:
     from marketmon.serve.nats_gateway import NatsGateway
 
     if args.publish:
-        raise UsageError("--publish goes with --demo, --replay or --upstream, not --from")
+        raise UsageError("--publish goes with --demo, --replay, --upstream or --source, not --from")
     _nats_or_usage()
     subjects = [s.strip() for s in (args.subjects or "").split(",") if s.strip()]
     try:

@@ -393,6 +393,30 @@ async def test_a_bridge_publishes_a_public_source_to_nats(nats_server):
             assert await stop_cli(proc) == 0
 
 
+async def test_serve_source_publishes_a_public_source_to_nats(nats_server, monkeypatch, tmp_path):
+    """The issue's form `serve --source NAME --publish nats://...`: `bridge NAME --publish`
+    by another name (the same code), here against the East Money stand-in."""
+    from ..fake_eastmoney import FakeEastMoney, FakeMarket
+
+    monkeypatch.setenv("MARKETMON_HOME", str(tmp_path))  # the bridge's market lists and flow record
+
+    market = FakeMarket(60)
+    watched = sorted(market.insts)[:3]
+    with FakeEastMoney(market) as fake:
+        proc, url = await run_cli("serve", "--source", "eastmoney", "--symbols", ",".join(watched), "--port", "0",
+                                  "--interval", "1", "--budget", "100000", "--base-url", fake.url,
+                                  "--publish", nats_server.url)  # fmt: skip
+        try:
+            assert (await asyncio.wait_for(proc.stdout.readline(), 30)).startswith(b"publishing to")
+            async with NatsGateway(nats_server.url, on_event=lambda *a: None) as gateway:
+                await wait_for(lambda: set(gateway.server.quotes) == set(watched), timeout=20)
+                await wait_for(lambda: (gateway.server.source or {}).get("name") == "eastmoney", timeout=20)
+                assert all(gateway.server.quotes[s].get("last") for s in watched)
+        finally:
+            assert await stop_cli(proc) == 0
+    assert url.startswith("ws://127.0.0.1:")
+
+
 def test_key_names_and_patterns():
     assert nats_bus.key_of({"symbol": "688521.SH"}) == "q.SH.688521"
     assert nats_bus.key_of({"type": "status", "market": "HK"}) == "status.HK"
@@ -405,6 +429,10 @@ def test_key_names_and_patterns():
 
 
 def test_usage_errors(capsys):
+    assert main(["serve", "--demo", "--symbols", "600000"]) == 2
+    assert main(["serve", "--source", "sina", "--start", "14:00"]) == 2
+    assert main(["serve", "--source", "sina", "--interval", "0.1"]) == 2
+    assert "--symbols go with --source" in capsys.readouterr().err
     assert main(["serve", "--demo", "--subjects", "marketmon.q.SH.>"]) == 2
     assert main(["serve", "--demo", "--publish", "nats://127.0.0.1:1", "--subjects", "marketmon.q.SH.>"]) == 2
     assert main(["serve", "--from", "nats://127.0.0.1:1", "--publish", "nats://127.0.0.1:1"]) == 2
