@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from marketmon.cli.main import main
 from marketmon.engine import Engine
@@ -97,18 +98,32 @@ async def nats_server(tmp_path):
 
 
 class Terminal:
-    """A protocol client that checks seq, merges state and notes the `source` states it is told."""
+    """A protocol client that checks seq, merges state and notes the `source` states it is told.
 
-    def __init__(self, url: str, *, delay: float = 0.0, gate: asyncio.Event | None = None) -> None:
-        self.url, self.delay, self.gate = url, delay, gate
+    With `reconnect` it comes back when its gateway goes away (as FeedClient
+    does) and subscribes again: the new snapshot is merged over what it has."""
+
+    def __init__(self, url: str, *, delay: float = 0.0, gate: asyncio.Event | None = None,
+                 reconnect: bool = False) -> None:  # fmt: skip
+        self.url, self.delay, self.gate, self.reconnect = url, delay, gate, reconnect
         self.state: dict[str, dict] = {}
-        self.gaps = self.messages = 0
+        self.gaps = self.messages = self.connections = 0
         self.sources: list[tuple[str, str]] = []
         self.ended = False
         self.subscribed = asyncio.Event()
 
     async def run(self) -> None:
+        while True:
+            try:
+                return await self._connection()
+            except (OSError, ConnectionClosed):
+                if not self.reconnect:
+                    raise
+                await asyncio.sleep(0.2)
+
+    async def _connection(self) -> None:
         async with connect(self.url, compression=None, max_size=protocol.MAX_FRAME_BYTES, max_queue=4) as ws:
+            self.connections += 1
             if self.gate is not None:  # a small window, so the backlog stays at the gateway
                 ws.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
             await ws.send(protocol.subscribe(["*"], 1).decode())
@@ -132,6 +147,21 @@ class Terminal:
                     return
                 if self.delay:
                     await asyncio.sleep(self.delay)
+            raise ConnectionClosed(None, None)
+
+
+LIMIT_FIELDS = ("limit_up", "limit_down", "limit_state")
+PRICE_FIELDS = ("last", "volume", "turnover", "high", "low", "open", "prev_close")
+
+
+async def direct_limits() -> dict[str, tuple]:
+    """Each instrument's limits and limit state at the close, as a terminal on the demo itself has them."""
+    from marketmon.cli.watch import closing_rows
+
+    async with QuoteServer(SEED_DAY, speed=0) as server:
+        engine = Engine(server.url)
+        assert await asyncio.wait_for(engine.run(), 60) == "eof"
+    return {row["symbol"]: tuple(row[f] for f in LIMIT_FIELDS) for row in closing_rows(engine.store, None)}
 
 
 # the whole chain from the command line, with faults ---------------------------------------------
@@ -139,20 +169,18 @@ class Terminal:
 
 async def test_demo_through_nats_to_three_gateways_survives_nats_and_gateway_restarts(nats_server, tmp_path):
     closing = SEED_DAY.closing_state()
-    # Gateways and terminals first (a gateway waits for the bucket), then the
-    # market: 15:00 to the HK close at 600x, about ten seconds to break things in.
+    reference = asyncio.create_task(direct_limits())  # meanwhile
+    # Gateways, terminals and `watch` first (a gateway waits for the bucket, a
+    # terminal for its session), then the market: 15:00 to the HK close at 400x,
+    # about ten seconds to break things in.
     gateways = [await run_cli("serve", "--from", nats_server.url, "--port", "0", "--token", "t") for _ in range(3)]
     urls = [url + "/?token=t" for _, url in gateways]
-    slow = [Terminal(url, delay=0.02) for url in urls]
-    fast = [Terminal(url) for url in urls]
+    slow = [Terminal(url, delay=0.02, reconnect=True) for url in urls]
+    fast = [Terminal(url, reconnect=True) for url in urls]
     tasks = [asyncio.create_task(t.run()) for t in slow + fast]
     publisher, watches, seen = None, [], []
     try:
-        await asyncio.wait_for(asyncio.gather(*(t.subscribed.wait() for t in slow + fast)), 30)
-        publisher, _ = await run_cli("serve", "--demo", "--start", "15:00", "--speed", "600", "--port", "0",
-                                     "--publish", nats_server.url)  # fmt: skip
-        await wait_for(lambda: all(t.state for t in fast), timeout=30)
-        for url in urls:  # `watch` once the gateways have the session (its trade date comes in the hello)
+        for url in urls:
             watches.append(await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "marketmon", "watch", "--url", url, "--all", "--json",
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -160,6 +188,10 @@ async def test_demo_through_nats_to_three_gateways_survives_nats_and_gateway_res
         for w in watches:
             seen.append(await asyncio.wait_for(w.stdout.readline(), 30))
             assert b'"connected"' in seen[-1], seen[-1]
+        publisher, _ = await run_cli("serve", "--demo", "--start", "15:00", "--speed", "400", "--port", "0",
+                                     "--publish", nats_server.url)  # fmt: skip
+        await asyncio.wait_for(asyncio.gather(*(t.subscribed.wait() for t in slow + fast)), 30)
+        await wait_for(lambda: all(t.state for t in fast), timeout=30)
         # NATS goes away mid-stream: every terminal is told, then it comes back on the same store.
         nats_server.kill()
         await wait_for(lambda: all(("nats", "down") in t.sources for t in fast), timeout=15)
@@ -167,7 +199,8 @@ async def test_demo_through_nats_to_three_gateways_survives_nats_and_gateway_res
         nats_server.start()
         await nats_server.ready()
         await wait_for(lambda: all(t.sources[-1:] == [("nats", "up")] for t in fast), timeout=30)
-        # One gateway dies and comes back on its port: its `watch` reconnects and resyncs.
+        # One gateway dies, before the end, and comes back on its port: its terminals reconnect and resync.
+        assert not any(t.ended for t in slow + fast), "the session ended before the gateway was killed"
         victim, victim_url = gateways[0]
         victim.send_signal(signal.SIGKILL)
         await victim.wait()
@@ -175,27 +208,39 @@ async def test_demo_through_nats_to_three_gateways_survives_nats_and_gateway_res
         gateways[0] = await run_cli("serve", "--from", nats_server.url, "--port", port, "--token", "t")
         outs = [await asyncio.wait_for(w.communicate(), 90) for w in watches]
         outs = [(first + out, err) for first, (out, err) in zip(seen, outs, strict=True)]
-        await asyncio.wait_for(asyncio.gather(*tasks[1:], tasks[0], return_exceptions=True), 60)
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
     finally:
         for task in tasks:
             task.cancel()
+        if not reference.done():
+            reference.cancel()
         for proc, _ in gateways:
             if proc.returncode is None:
                 await stop_cli(proc)
         publisher_code = await stop_cli(publisher) if publisher else None
     assert publisher_code == 0
-    for w, (out, err) in zip(watches, outs, strict=True):
+    limits = await reference
+    assert limits["002602.SZ"][:2] == (17.41, 15.75)  # an ST stock: +/-5 % on the trade date
+    for n, (w, (out, err)) in enumerate(zip(watches, outs, strict=True)):
         assert w.returncode == 0, err.decode()
         events = [json.loads(line) for line in out.decode().splitlines()]
         quotes = {e["symbol"]: e for e in events if e["event"] == "quote"}
         assert set(quotes) == set(closing)
         for symbol, q in closing.items():
-            for field in ("last", "volume", "turnover", "high", "low", "open", "prev_close"):
+            for field in PRICE_FIELDS:
                 if field in q:
-                    assert quotes[symbol][field] == q[field], (symbol, field)
+                    assert quotes[symbol][field] == q[field], (n, symbol, field)
+            assert tuple(quotes[symbol][f] for f in LIMIT_FIELDS) == limits[symbol], (n, symbol)
+        feed = [e["state"] if e["state"] != "source" else e["detail"].split(":")[0] for e in events
+                if e["event"] == "feed"]  # fmt: skip
+        # Up once at the start and once after NATS is back (on a new connection, its snapshot says it again).
+        assert feed.count("nats up") == (3 if n == 0 else 2) and feed.count("nats down") == 1, feed
+        if n == 0:  # the killed gateway's: cut off before the eof, back, and to the eof
+            assert feed.index("disconnected") < feed.index("eof") and feed.count("connected") == 2, feed
         assert events[-1]["event"] == "end"
-    # The terminals of the two gateways that stayed up: exact, gap-free, to the eof.
-    for t in slow[1:] + fast[1:]:
+    # Every terminal, those of the killed gateway too: exact, gap-free, to the eof.
+    assert slow[0].connections == fast[0].connections == 2
+    for t in slow + fast:
         assert t.ended and t.gaps == 0
         assert t.state == closing
 
