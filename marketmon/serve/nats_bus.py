@@ -111,7 +111,7 @@ async def bucket(js: Any, name: str, *, create: bool) -> Any:
     from nats.errors import Error as NatsError
     from nats.errors import NoRespondersError
     from nats.js.api import KeyValueConfig, StorageType
-    from nats.js.errors import APIError, BucketNotFoundError, ServiceUnavailableError
+    from nats.js.errors import BucketNotFoundError, ServiceUnavailableError
 
     no_jetstream = f"cannot keep the bucket {name!r} on NATS: no JetStream answers (is JetStream on, -js?)"
     if not create:
@@ -129,7 +129,7 @@ async def bucket(js: Any, name: str, *, create: bool) -> Any:
         return await js.create_key_value(KeyValueConfig(bucket=name, history=1, storage=StorageType.FILE))
     except (NoRespondersError, ServiceUnavailableError):
         raise NatsUnavailable(no_jetstream) from None
-    except (APIError, NatsError) as exc:  # the server's own words: subjects taken, no space, ...
+    except NatsError as exc:  # an APIError has the server's own words: subjects taken, no space, ...
         raise NatsUnavailable(f"cannot create the bucket {name!r} on NATS: {_why(exc)}") from None
 
 

@@ -283,4 +283,3 @@ class NatsGateway:
         self.relay.stale = False
         self.on_event("reconnected", f"{self.nats_url}: reading the bucket again")
         self._reread()
-
