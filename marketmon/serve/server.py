@@ -174,9 +174,10 @@ class QuoteServer:
         """Hand every later message (and the eof) to `tap` as well, in order.
 
         A tap reads the state it starts from off the server (`quotes`, `flow`,
-        ...) when it is added, after `opening()`: the fast-forward to the
-        opening moment applies state without publishing it; it counts as a subscriber to everything and
-        never holds playback back (the NATS publisher is one).
+        ...) when it is added, which must be after `opening()` (the fast-forward
+        to the opening moment applies state without publishing it). It counts
+        as a subscriber to everything and never holds playback back (the NATS
+        publisher is one).
         """
         self._taps.append(tap)
         self._first_subscriber.set()
