@@ -200,7 +200,8 @@ async def test_an_answer_that_stops_changing_in_trading_hours_is_a_failure(tmp_p
     assert "nothing changed for 0.5 s of trading" in down[0]["detail"]
 
 
-async def test_the_first_source_dies_and_the_second_takes_over_with_no_lost_state(tmp_path):
+@pytest.mark.parametrize("fault", ["gone", "403", "html", "truncated"])
+async def test_the_first_source_dies_and_the_second_takes_over_with_no_lost_state(tmp_path, fault):
     market = FakeMarket(120)
     first, second = FakeEastMoney(market), FakeEastMoney(market)
     with second, first:
@@ -215,7 +216,11 @@ async def test_the_first_source_dies_and_the_second_takes_over_with_no_lost_stat
         try:
             await wait_for(lambda: (engine.store.quote(sealed) or {}).get("seal_amount") is not None, timeout=20)
             before = engine.store.frame.height
-            first.close()  # the first source's server is gone: connection refused from now on
+            if fault == "gone":
+                first.close()  # the first source's server is gone: connection refused from now on
+            else:  # East Money's quote answers turn bad for good (an error page, a ban, a cut answer)
+                market.fault_paths = ("/api/qt/ulist.np/get",)
+                market.faults = [fault] * 10_000
             stock = next(s for s in market.insts if s not in market.sealed + market.down + market.broken
                          and not s.endswith(".HK") and market.insts[s].kind == "stock")  # fmt: skip
 
