@@ -440,3 +440,26 @@ async def test_thresholds_saved_after_tab_tab_write_the_value_and_keep_other_ove
         assert text.startswith(MINE + override)  # the other symbol's override is kept, byte for byte
         assert text.endswith(f'[alerts."688521.SH"]\n{field} = 7\n')
         assert app.watchlists.table.title == "Mine" and other.read_text(encoding="utf-8") == OTHER
+
+
+async def test_the_thresholds_dialog_sets_the_boards_rules(home):
+    # The seal, ladder and A/H rules (issue 16) are set in the dialog like the others.
+    async with two_lists(home) as (app, pilot, mine, other):
+        await pilot.press("T")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, Thresholds)
+        for key, typed in (("seal_drop_pct", "30"), ("seal_below", "5e7"), ("ah_premium_above", "80"),
+                           ("ladder_top", "yes")):  # fmt: skip
+            box = dialog.query_one(f"#rule-{key}")
+            box.focus()
+            await pilot.pause()
+            await type_text(pilot, typed)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        text = mine.read_text(encoding="utf-8")
+        assert text.startswith(MINE)
+        assert ('[alerts."688521.SH"]\nseal_drop_pct = 30\nseal_below = 50000000\nah_premium_above = 80\n'
+                'ladder_top = true\n') in text  # fmt: skip
+        rules = app.engine.alerts.config.for_symbol("688521.SH")
+        assert (rules.seal_drop_pct, rules.seal_below, rules.ah_premium_above, rules.ladder_top) == (30.0, 5e7, 80.0, True)
