@@ -98,3 +98,21 @@ async def test_the_opening_auction_shows_the_indicative_price_and_matched_volume
         text = "\n".join(drawn(app))
         assert re.search(rf"Ask1\s+{q['ask']:,.2f}", text) and re.search(rf"Bid1\s+{q['bid']:,.2f}", text)
         assert "Ask2" in text and re.search(r"Ask2\s+-", text)  # an auction shows the match, not a book
+
+
+async def test_the_book_keeps_its_wan_unit_in_the_side_column(home):
+    # 万 takes two cells: padded by characters, "5.90万" pushed the book one cell past its column.
+    app = demo_app("10:30", start="10:30", lists=[one_list(home, "09988.HK")])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, "10:30")
+        await pilot.press("U", "enter")
+        await pilot.pause(0.5)
+        lines = drawn(app)
+        book = [line for line in lines if re.search(r"(Ask|Bid)\d ", line)]
+        assert len(book) == 10, lines
+        big = [line for line in book if re.search(r"(Ask|Bid)\d\s+[\d,.]+\s+\d+\.\d+万$", line)]
+        assert big, book  # the demo's HK book has levels of more than 10,000 shares
+        for line in book:
+            figures = line.split("Ask" if "Ask" in line else "Bid")[1].split()
+            assert len(figures) == 3 and figures[2][-1] in "0123456789万", line  # the unit whole
+        assert all(cell_len(line) <= app.detail.size.width for line in lines)

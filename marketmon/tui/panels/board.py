@@ -14,7 +14,6 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,7 +21,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
 from marketmon.config.day_record import minute_of, turnover_at
-from marketmon.feed.safe_text import printable
+from marketmon.feed.safe_text import fit, printable
 from marketmon.market import ah_pairs
 from marketmon.store.breadth import BUCKETS, Breadth, breadth
 from marketmon.store.ladder import Ladder, Rung, ladder
@@ -41,18 +40,6 @@ def seal_text(amount: Decimal | None) -> str:
     if amount >= 100_000_000:
         return f"{(amount / 100_000_000).quantize(Decimal('0.01'))}亿"
     return f"{(amount / 10_000).quantize(Decimal('1'))}万"
-
-
-def fit(text: str, width: int, right: bool = False) -> str:
-    """`text` in exactly `width` terminal cells (a CJK character takes two), cut or padded."""
-    out, used = "", 0
-    for ch in text:
-        w = cell_len(ch)
-        if used + w > width:
-            break
-        out, used = out + ch, used + w
-    pad = " " * (width - used)
-    return pad + out if right else out + pad
 
 
 class BoardPanel(palette.Tones, VerticalScroll):

@@ -18,7 +18,7 @@ from typing import Any
 from rich.text import Text
 from textual.widget import Widget
 
-from marketmon.feed.safe_text import printable
+from marketmon.feed.safe_text import fit, printable
 from marketmon.store.book import levels
 from marketmon.store.state import Bar, Store
 from marketmon.tui import fmt, palette
@@ -299,7 +299,8 @@ class Detail(palette.Tones, Widget):
             if n <= len(side):
                 price, size = side[n - 1]
                 line.append(f" {fmt.price(price, tick):>10}", self.tone(chart.tone_of(price, base)))
-                line.append(f" {fmt.volume(size, q['symbol'], q['kind'], compact=True):>9}")
+                # By cells (万 takes two): "Ask5" + 1 + 10 + 1 + 9 fills SIDE_W exactly.
+                line.append(" " + fit(fmt.volume(size, q["symbol"], q["kind"], compact=True), 9, right=True))
             else:
                 line.append(f" {fmt.DASH:>10}", self.tone("muted"))
             out.append(line)
