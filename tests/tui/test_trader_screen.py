@@ -44,24 +44,31 @@ async def test_the_chart_follows_the_row_a_filter_lands_on_and_no_match_says_so(
         assert app.detail.symbol == "688327.SH"  # the chart shows CloudWalk, not VeriSilicon
         assert not app.query_one("#wl-no-match").display
 
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("home", "j")  # Cambricon, then a filter that ends up matching nothing
+        await pilot.pause()
+        assert app.detail.symbol == "688256.SH"
+
         # Key by key: "z" still matches by pinyin (中科曙光, zhong ke...), so the chart
-        # follows that row; once nothing matches it stays where the last match put it.
+        # follows that row; once nothing matches it goes back to the row selected
+        # before the filter, not the last row a prefix happened to match.
         await pilot.press("slash")
-        charted = app.detail.symbol
-        for key in "zzz":
+        for key in "zzzzq":
             await pilot.press(key)
             await pilot.pause()
             rows = codes(app.watchlists.table)
-            if rows:
-                charted = rows[0]
-                assert app.detail.symbol == charted
+            assert app.detail.symbol == (rows[0] if rows else "688256.SH")
+        await pilot.press("enter")
+        await pilot.pause()
         note = app.query_one("#wl-no-match")
         assert codes(app.watchlists.table) == [] and note.display
-        assert "No instrument in AI chips matches 'zzz'" in shown(app, "#wl-no-match")
-        assert app.detail.symbol == charted  # nothing matched: the chart stays
+        assert "No instrument in AI chips matches 'zzzzq'" in shown(app, "#wl-no-match")
+        assert app.detail.symbol == "688256.SH"
         await pilot.press("escape")
         await pilot.pause()
         assert not note.display and len(codes(app.watchlists.table)) > 1
+        assert app.watchlists.table.selected_symbol == "688256.SH" == app.detail.symbol  # where it was
 
 
 # item 10: small things -------------------------------------------------------------------

@@ -278,12 +278,14 @@ class WatchTable(palette.Tones, Grid):
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected), scroll=False)
 
-    def set_filter(self, text: str) -> None:
+    def set_filter(self, text: str, keep: str | None = None) -> None:
+        """Show the rows `text` matches; the cursor stays on its row, or (none: the last
+        filter matched nothing) goes to `keep`."""
         text = text.strip().lower()
         if text == self.filter_text:
             return
         self.filter_text = text
-        selected = self.selected_symbol
+        selected = self.selected_symbol or keep
         self.clear()
         for symbol in sorted(self.cells, key=lambda s: self.position.get(s, 0)):
             if self._matches(symbol):
@@ -322,6 +324,9 @@ class WatchlistPanel(Vertical):
         self.tables.append(self._new_table("All", None, None))
         self._pending_sync = True
         self._index = 0
+        # The row selected when a filter began: where the chart and cursor go back to
+        # while the filter matches nothing (not to the row a shorter prefix matched).
+        self._before_filter: str | None = None
 
     def _new_table(self, title: str, symbols: Sequence[str] | None, path: Path | None) -> WatchTable:
         table = WatchTable(title, symbols, path, id=f"wl-table-{self._serial}")
@@ -474,7 +479,7 @@ class WatchlistPanel(Vertical):
         box = self.query_one("#wl-filter", Input)
         if clear:
             box.value = ""
-            self.table.set_filter("")
+            self.table.set_filter("", keep=self._before_filter)
             self._say_no_match()
         box.display = bool(box.value)
         self.table.focus()
@@ -482,10 +487,14 @@ class WatchlistPanel(Vertical):
     @on(Input.Changed, "#wl-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         table = self.table
-        table.set_filter(event.value)
+        if not table.filter_text:
+            self._before_filter = table.selected_symbol
+        table.set_filter(event.value, keep=self._before_filter)
         self._say_no_match()
-        if table.selected_symbol is not None:
-            self.post_message(self.Selected(table.selected_symbol))  # the chart follows the row landed on
+        # The chart follows the row landed on; with no row, the one selected before the filter.
+        symbol = table.selected_symbol or self._before_filter
+        if symbol is not None:
+            self.post_message(self.Selected(symbol))
 
     def show_old(self, note: str | None) -> None:
         """`note` (why and since when the prices are old), or None: they are current."""
