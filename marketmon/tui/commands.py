@@ -31,17 +31,20 @@ class MarketmonCommands(Provider):
         app: CommandHost = self.app  # type: ignore[assignment]
         run = app.run_action
         out: list[tuple[str, Callable[[], object], str]] = []
+        # The help line under a title says what the title does not: the key, and the
+        # rest of the description ("Help: every key" -> "Help", "key ? · every key").
         for k in keys.KEYS:
             if k.palette and k.action:
-                out.append((k.description.split(":")[0].split(" (")[0], partial(run, k.action), k.description))
-        for name, title, _key, _short in keys.VIEWS:
-            out.append((f"Show: {title}", partial(run, f"view('{name}')"), f"Show the {title} panel"))
+                title, rest = _split(k.description)
+                out.append((title, partial(run, k.action), " · ".join((f"key {k.shown}", *rest))))
+        for name, title, key, _short in keys.VIEWS:
+            out.append((f"Show: {title}", partial(run, f"view('{name}')"), f"key {key} · again or Esc: every panel"))
         for n, title in enumerate(app.list_titles(), 1):
-            out.append((f"Watchlist: {title}", partial(run, f"list({n})"), f"Switch to watchlist {n}"))
+            out.append((f"Watchlist: {title}", partial(run, f"list({n})"), f"key {n}" if n <= 9 else f"tab {n}"))
         for name in sorted(app.own_themes):
-            out.append((f"Theme: {name}", partial(app.set_theme, name), "Switch theme (kept across restarts)"))
+            out.append((f"Theme: {name}", partial(app.set_theme, name), "kept across restarts · key t: the next one"))
         for column in app.sort_columns():
-            out.append((f"Sort by: {column}", partial(app.sort_by_label, column), "Sort the watchlist"))
+            out.append((f"Sort by: {column}", partial(app.sort_by_label, column), "key s: the next column · r reverses"))
         return out
 
     async def discover(self) -> Hits:
@@ -54,3 +57,14 @@ class MarketmonCommands(Provider):
             score = matcher.match(title)
             if score > 0:
                 yield Hit(score, matcher.highlight(title), callback, help=help_text)
+
+
+def _split(description: str) -> tuple[str, tuple[str, ...]]:
+    """("Help: every key") -> ("Help", ("every key",)); "Add ... (search by code or name)" likewise."""
+    title, _, rest = description.partition(": ")
+    if not rest and " (" in title:
+        title = title.partition(" (")[0]
+        rest = description[len(title) :].strip()
+        if rest.startswith("(") and rest.endswith(")") and rest.count("(") == 1:
+            rest = rest[1:-1]
+    return title, (rest,) if rest else ()

@@ -95,9 +95,14 @@ async def test_the_palette_lists_each_command_once(home):
         await pilot.press("ctrl+p")
         await pilot.pause(0.5)
         options = app.screen.query_one(OptionList)
-        titles = [str(options.get_option_at_index(i).prompt).split("\n")[0] for i in range(options.option_count)]
+        prompts = [str(options.get_option_at_index(i).prompt).split("\n") for i in range(options.option_count)]
+        titles = [p[0] for p in prompts]
         assert len(titles) == len(set(titles)), sorted(t for t in titles if titles.count(t) > 1)
         assert "Quit" in titles and "Help" in titles and "Theme: china" in titles
+        # Each entry's help line says something its title does not (its key), never the title again.
+        helps = {p[0]: p[1].strip() for p in prompts if len(p) > 1}
+        assert not [t for t, h in helps.items() if h.lower() in t.lower()], helps
+        assert helps["Quit"] == "key q" and "key /" in helps["Filter the watchlist by code or name"], helps
 
 
 # item 8: the thresholds dialog --------------------------------------------------------------
