@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from marketmon.market import ah_pairs, southbound
+from marketmon.market import ah_pairs, southbound, units
 from marketmon.store.flush_cuts import Band, Guard
 from marketmon.store.ladder import seal_amount
 from marketmon.store.state import Bar, LimitEvent, Store
@@ -402,8 +402,8 @@ class AlertEngine:
 
 
 def _money(amount: float) -> str:
-    """A seal as traders say it: 亿 (1e8) or 万 (1e4) CNY."""
-    return f"{amount / 1e8:.2f}亿" if amount >= 1e8 else f"{amount / 1e4:.0f}万"
+    """A seal in the units the user reads amounts in (1.09亿, 9600万; or 109.00M)."""
+    return units.money(amount, compact=True)
 
 
 def _window_change(bars: Sequence[Bar], last: float, minutes: int) -> float | None:

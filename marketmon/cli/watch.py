@@ -22,6 +22,7 @@ from marketmon.cli.bridge import (
 from marketmon.cli.exit_codes import EXIT_OK, EXIT_UNREACHABLE, UsageError
 from marketmon.cli.options import check_speed, settings_or_usage, symbols_from
 from marketmon.feed.safe_text import printable as _safe
+from marketmon.market import units
 
 if TYPE_CHECKING:
     from marketmon.alerts.rules import Alert, AlertConfig
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from marketmon.feed.client import FeedUnreachable
 
     settings = _settings(args)
+    units.set_units(settings.units)  # alert messages give amounts as the screen would (1.09亿 or 109.00M)
     symbols, alerts = _selection(args, settings)
     if args.source and args.interval < MIN_INTERVAL:
         raise UsageError(f"--interval must be at least {MIN_INTERVAL:g} s: public sources block fast pollers")

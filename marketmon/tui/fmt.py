@@ -1,4 +1,4 @@
-"""Number formatting for the screen: fixed widths, signs, K/M/B/T units.
+"""Number formatting for the screen: fixed widths, signs, K/M/B/T or 万/亿 units.
 
 Only formatting lives here; every figure shown (pct, limits, premium) comes
 computed from the store's frame.
@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 from marketmon.market.rules import lot_size
 from marketmon.market.symbols import SymbolError, classify
+# Amounts in K/M/B/T or 万/亿 live in market/: alert messages (below the screen) share them.
+from marketmon.market.units import UNITS, amount, cn_amount, money, set_units  # noqa: F401
 
 MARKET_TZ = ZoneInfo("Asia/Shanghai")  # also Hong Kong's offset: UTC+8, no DST
 DASH = "-"
@@ -36,46 +38,6 @@ def change(value: float | None, tick: float | None = 0.01) -> str:
 
 def pct(value: float | None) -> str:
     return DASH if value is None else f"{value:+.2f}%"
-
-
-def amount(value: float | None) -> str:
-    """Turnover or volume in K/M/B/T (2.55T, 63.51M)."""
-    if value is None:
-        return DASH
-    size = abs(value)
-    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if size >= scale:
-            return f"{value / scale:.2f}{unit}"
-    return f"{value:.0f}"
-
-
-# "intl": K/M/B/T; "cn": amounts in 万/亿, A-share volumes in 手 (the [display] units setting, key U).
-UNITS = {"units": "intl"}
-
-
-def set_units(units: str) -> None:
-    if units not in ("intl", "cn"):
-        raise ValueError(f"units are 'intl' or 'cn', not {units!r}")
-    UNITS["units"] = units
-
-
-def cn_amount(value: float, compact: bool = False) -> str:
-    """An amount in 亿 (1e8) or 万 (1e4), as Chinese quote screens write it: 286.95亿,
-    6351.00万; `compact`: four digits at most (286.9亿, 6351万), for a table cell."""
-    size = abs(value)
-    for unit, scale in (("万亿", 1e12), ("亿", 1e8), ("万", 1e4)):
-        if size >= scale:
-            x = value / scale
-            places = 2 if not compact else 0 if abs(x) >= 1000 else 1 if abs(x) >= 100 else 2
-            return f"{x:.{places}f}{unit}"
-    return f"{value:.0f}"
-
-
-def money(value: float | None, compact: bool = False) -> str:
-    """A traded amount in the chosen units."""
-    if value is not None and UNITS["units"] == "cn":
-        return cn_amount(value, compact)
-    return amount(value)
 
 
 def volume(value: float | None, symbol: str = "", kind: str | None = None, compact: bool = False) -> str:

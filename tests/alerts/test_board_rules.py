@@ -3,13 +3,24 @@ premium crossing; the same hysteresis and cooldown as the other rules."""
 
 from __future__ import annotations
 
+import pytest
+
 from marketmon.alerts.rules import AlertConfig, AlertEngine, RuleSet
 from marketmon.config.watchlists import WatchlistError, parse
 from marketmon.feed.protocol import Quote
+from marketmon.market import units
 
 from .test_rules import T0, Stream
 
 VERI = "688521.SH"
+
+
+@pytest.fixture
+def cn_units():
+    """Amounts in 万/亿, as the screen shows them after key U."""
+    units.set_units("cn")
+    yield
+    units.set_units("intl")
 
 
 def sealed(stream: Stream, seconds: float, size: int) -> list:
@@ -22,7 +33,7 @@ def veri(**rules: object) -> Stream:
     return s
 
 
-def test_seal_drop_fires_once_per_fall_from_the_largest_seal() -> None:
+def test_seal_drop_fires_once_per_fall_from_the_largest_seal(cn_units) -> None:
     s = veri(seal_drop_pct=30.0)
     assert [a.rule for a in sealed(s, 10, 1_000_000)] == ["limit_up"]
     sealed(s, 20, 2_000_000)  # the largest today: 240 M CNY
@@ -36,7 +47,7 @@ def test_seal_drop_fires_once_per_fall_from_the_largest_seal() -> None:
     assert [a.rule for a in sealed(s, 200, 1_000_000)] == ["seal_drop"]
 
 
-def test_seal_below_an_amount_and_a_new_seal_starts_afresh() -> None:
+def test_seal_below_an_amount_and_a_new_seal_starts_afresh(cn_units) -> None:
     s = veri(seal_below=1e8, seal_drop_pct=50.0)
     sealed(s, 10, 2_000_000)  # 240 M
     fired = sealed(s, 20, 800_000)  # 96 M < 100 M, and -60 %
@@ -46,6 +57,17 @@ def test_seal_below_an_amount_and_a_new_seal_starts_afresh() -> None:
     s.quote(VERI, 30, 119.9, bid=119.89, ask=119.9, bid_size=100, ask_size=100)
     sealed(s, 100, 900_000)
     assert [a.rule for a in s.alerts].count("seal_drop") == 1
+
+
+def test_a_seal_message_follows_the_units_chosen() -> None:
+    # K/M/B (the default): no 亿 in the message; the same amounts as the screen's K/M/B.
+    s = veri(seal_below=1e8, seal_drop_pct=50.0)
+    sealed(s, 10, 2_000_000)
+    fired = sealed(s, 20, 800_000)
+    messages = {a.rule: a.message for a in fired}
+    assert messages["seal_drop"].endswith("seal down 60% to 96.00M (largest 240.00M)"), messages
+    assert messages["seal_below"].endswith("seal 96.00M below 100.00M"), messages
+    assert not any(unit in m for m in messages.values() for unit in "万亿")
 
 
 def test_no_seal_rule_no_alert() -> None:
