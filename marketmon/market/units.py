@@ -17,31 +17,40 @@ def set_units(units: str) -> None:
     UNITS["units"] = units
 
 
-def amount(value: float | None) -> str:
-    """Turnover or volume in K/M/B/T (2.55T, 63.51M)."""
+def amount(value: float | None, narrow: bool = False) -> str:
+    """Turnover or volume in K/M/B/T (2.55T, 63.51M); `narrow`: three digits at most
+    (26.5B, 352M), for a table cell that also carries a currency mark."""
     if value is None:
         return "-"
     size = abs(value)
     for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
         if size >= scale:
-            return f"{value / scale:.2f}{unit}"
+            x = value / scale
+            return f"{x:.{_places(x, 3) if narrow else 2}f}{unit}"
     return f"{value:.0f}"
 
 
-def cn_amount(value: float, compact: bool = False) -> str:
+def cn_amount(value: float, compact: bool = False, narrow: bool = False) -> str:
     """An amount in 亿 (1e8) or 万 (1e4), as Chinese quote screens write it: 286.95亿,
-    6351.00万; `compact`: four digits at most (286.9亿, 6351万), for a table cell."""
+    6351.00万; `compact`: four digits at most (286.9亿, 6351万), for a table cell;
+    `narrow`: three where they can be (287亿, 21.4亿), for a cell with a currency mark."""
     size = abs(value)
     for unit, scale in (("万亿", 1e12), ("亿", 1e8), ("万", 1e4)):
         if size >= scale:
             x = value / scale
-            places = 2 if not compact else 0 if abs(x) >= 1000 else 1 if abs(x) >= 100 else 2
+            places = _places(x, 3) if narrow else _places(x, 4) if compact else 2
             return f"{x:.{places}f}{unit}"
     return f"{value:.0f}"
 
 
-def money(value: float | None, compact: bool = False) -> str:
-    """A traded amount in the chosen units."""
+def _places(x: float, digits: int) -> int:
+    """Decimals that keep `x` to `digits` digits (two at most; whole numbers keep theirs)."""
+    whole = len(str(int(abs(round(x, 2)))))
+    return max(0, min(2, digits - whole))
+
+
+def money(value: float | None, compact: bool = False, narrow: bool = False) -> str:
+    """A traded amount in the chosen units (`compact`, `narrow`: see cn_amount)."""
     if value is not None and UNITS["units"] == "cn":
-        return cn_amount(value, compact)
-    return amount(value)
+        return cn_amount(value, compact, narrow)
+    return amount(value, narrow)

@@ -71,6 +71,50 @@ async def test_the_chart_follows_the_row_a_filter_lands_on_and_no_match_says_so(
         assert app.watchlists.table.selected_symbol == "688256.SH" == app.detail.symbol  # where it was
 
 
+# units (key U): every amount follows ----------------------------------------------------
+
+
+async def test_u_puts_the_strip_and_southbound_in_yi_and_hk_amounts_are_marked(home):
+    app = demo_app("16:10", start="16:10")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, "16:10")
+        await pilot.press("2")  # HK tech: every amount there is in HKD, and marked so
+        await pilot.pause(0.3)
+        table = app.watchlists.table
+        amounts = [table.get_cell(s, "turnover").plain.strip() for s in table.symbols]
+        assert all(re.fullmatch(r"\$[\d.]+[KMBT]", a) for a in amounts), amounts
+        await pilot.press("1")
+        await pilot.pause(0.3)
+        cny = app.watchlists.table.get_cell("688521.SH", "turnover").plain.strip()
+        assert re.fullmatch(r"[\d.]+[KMBT]", cny), cny  # a CNY row: no mark
+        assert re.search(r"\d\.\d\dT CNY", shown(app, "#indices"))
+        assert re.search(r"HKD [+-]\d+\.\d\d bn", shown(app, "#sb-head"))
+
+        await pilot.press("U")
+        await pilot.pause(0.5)
+        assert re.search(r"\d\.\d\d万亿 CNY", shown(app, "#indices")), shown(app, "#indices")
+        head, sh = shown(app, "#sb-head"), shown(app, "#sb-sh")
+        assert re.search(r"HKD [+-]\d+\.?\d* 亿", head) and " bn" not in head, head
+        assert re.search(r"net [+-]\d+\.?\d* 亿", sh) and " bn" not in sh, sh
+        for selector in ("#sb-top", "#sb-leaders"):
+            sb = app.query_one(selector)
+            assert "亿" in sb.render_line(0).text and "bn" not in sb.render_line(0).text, selector
+            assert sum(c.shown for c in sb.columns.values()) <= sb.scrollable_content_region.width
+        top = app.query_one("#sb-top").get_row_at(0)[2].plain.strip()
+        assert re.fullmatch(r"[+-]\d+\.?\d*", top) and abs(float(top)) > 10, top  # 4.12 bn: 41.2 亿
+        await pilot.press("2")
+        await pilot.pause(0.3)
+        table = app.watchlists.table
+        amounts = [table.get_cell(s, "turnover").plain.strip() for s in table.symbols]
+        assert all(re.fullmatch(r"\$[\d.]+(万|亿)", a) for a in amounts), amounts
+        for y in range(1, table.row_count + 1):
+            assert "$" in table.render_line(y).text and "…" not in table.render_line(y).text
+
+        await pilot.resize_terminal(80, 24)  # the ticker line too
+        await pilot.pause(0.5)
+        assert re.search(r"A \d+\.\d+万亿", shown(app, "#indices")), shown(app, "#indices")
+
+
 # item 10: small things -------------------------------------------------------------------
 
 

@@ -54,7 +54,7 @@ class IndexStrip(palette.Tones, Widget):
             state.append((q and (q["last"], q["pct"]), len(bars), last_bar and last_bar.close))
         turnover = store.a_share_turnover()
         minute = store.clock // 60000 if store.clock else None
-        state += [turnover, minute]
+        state += [turnover, minute, fmt.UNITS["units"]]  # key U: the turnover in 亿/万亿 or B/T
         self._now = store.clock
         if tuple(state) != self._state:
             self._state, self._quotes, self._turnover = tuple(state), quotes, turnover
@@ -82,7 +82,7 @@ class IndexStrip(palette.Tones, Widget):
             for line in lines:
                 line.append("│", self.tone("muted"))
         lines[0].append(" A-share turnover", self.tone("label"))
-        lines[1].append(f" {fmt.amount(self._turnover)} CNY", self.tone("title"))
+        lines[1].append(f" {fmt.money(self._turnover)} CNY", self.tone("title"))
         for symbol, label in WHEN_SENT:  # under the turnover, where the sparkline row has room
             q = self._quotes.get(symbol)
             if q is not None:
@@ -117,7 +117,7 @@ class IndexStrip(palette.Tones, Widget):
             figures = pct if compact else f"{fmt.price(q.get('last'), q.get('tick'))} {pct}"
             items[symbol] = Text.assemble((f"{label} ", self.tone("label")), (figures, self.tone(tone)))
         items["turnover"] = Text.assemble(("A-shares " if not compact else "A ", self.tone("label")),
-                                          (fmt.amount(self._turnover), self.tone("title")))  # fmt: skip
+                                          (fmt.money(self._turnover, compact=True), self.tone("title")))  # fmt: skip
         return items
 
 

@@ -30,11 +30,23 @@ CHANNELS = (("SH", "沪"), ("SZ", "深"))  # 港股通(沪) via Shanghai, 港股
 LEADER_DAYS = 20
 
 
-def bn(value: float | None, sign: bool = True) -> str:
-    """HKD amounts in billions, the unit traders quote Southbound in."""
+def unit() -> str:
+    """The panel's unit: billions (how English-language desks quote Southbound), or
+    亿 with key U (how mainland screens do)."""
+    return "亿" if fmt.UNITS["units"] == "cn" else "bn"
+
+
+def figure(value: float | None, sign: bool = True) -> str:
+    """An amount in the panel's unit, the unit word left to the header: +37.12 (bn),
+    or +371.2 (亿: four digits at most, as the table columns have room for)."""
     if value is None:
         return fmt.DASH
-    return f"{value / 1e9:+.2f}" if sign else f"{value / 1e9:.2f}"
+    if unit() == "bn":
+        x, places = value / 1e9, 2
+    else:
+        x = value / 1e8
+        places = 0 if abs(x) >= 1000 else 1 if abs(x) >= 100 else 2
+    return f"{x:+.{places}f}" if sign else f"{x:.{places}f}"
 
 
 def hk_code(symbol: str) -> str:
@@ -49,6 +61,7 @@ class SouthboundPanel(palette.Tones, Vertical):
     # Every name here is a Hong Kong stock: the code goes without ".HK", as on a 港股通 screen.
     # Each ends in an empty column (its one-cell gap): the scrollbar sits beside a
     # blank, so "37.12" never reads as "37.12▄".
+    # "bn" in a label is the panel's unit(): 亿 with key U.
     TOP_COLUMNS = (Col("code", "code", 5), Col("name", "name", 10), Col("net", "net bn", 6, True), Col("end", "", 0))
     LEADER_COLUMNS = (
         Col("code", "code", 5), Col("name", "name", 13), Col("net", f"{LEADER_DAYS}d bn", 6, True),
@@ -64,6 +77,7 @@ class SouthboundPanel(palette.Tones, Vertical):
         self.leaders: list[Row] = []  # (symbol, name, net 20d, streak days, streak net)
         self._store: Store | None = None
         self._latest: dict | None = None  # the flow update last shown
+        self._unit = "bn"  # the unit the figures on screen are in
 
     def compose(self) -> ComposeResult:
         yield Static(id="sb-head", classes="panel-head")
@@ -92,6 +106,15 @@ class SouthboundPanel(palette.Tones, Vertical):
         return store is not None and (store.flow.latest is not self._latest or store.flow.history is not self._history)
 
     def refresh_from(self, store: Store) -> None:
+        if unit() != self._unit:  # key U: every figure, and the headers that name the unit
+            self._unit = unit()
+            self._shown.clear()
+            for selector, columns in (("#sb-top", self.TOP_COLUMNS), ("#sb-leaders", self.LEADER_COLUMNS)):
+                table = self.query_one(selector, LiveTable)
+                for col in columns:
+                    if col.label.endswith(" bn"):
+                        table.relabel(col, col.label.removesuffix("bn") + self._unit)
+                table.restyle()
         flow = store.flow
         self._store, self._latest = store, flow.latest
         latest = flow.latest or {}
@@ -148,16 +171,16 @@ class SouthboundPanel(palette.Tones, Vertical):
     def _head(self, currency: str, total: float | None, ts: int | None) -> Text:
         return Text.assemble(
             ("Southbound 港股通 · net buy ", self.tone("label")),
-            (fmt.DASH if total is None else f"{currency} {bn(total)} bn", self.tone(fmt.direction(total))),
+            (fmt.DASH if total is None else f"{currency} {figure(total)} {unit()}", self.tone(fmt.direction(total))),
             (f" · as of {fmt.clock(ts)}" if ts else " · no flow data yet", self.tone("muted")),
         )
 
     def _channel(self, ch: str, label: str, net: Any, buy: Any, sell: Any) -> Text:
         return Text.assemble(
             (f"{ch} {label} ", self.tone("title")),
-            ("net ", self.tone("muted")), (fmt.DASH if net is None else f"{bn(net)} bn", self.tone(fmt.direction(net))),
-            ("  buy ", self.tone("muted")), bn(buy, sign=False),
-            ("  sell ", self.tone("muted")), bn(sell, sign=False),
+            ("net ", self.tone("muted")), (fmt.DASH if net is None else f"{figure(net)} {unit()}", self.tone(fmt.direction(net))),
+            ("  buy ", self.tone("muted")), figure(buy, sign=False),
+            ("  sell ", self.tone("muted")), figure(sell, sign=False),
         )  # fmt: skip
 
     def _top_caption(self, none_from_source: bool) -> Text:
@@ -198,7 +221,7 @@ class SouthboundPanel(palette.Tones, Vertical):
         return [
             Text(hk_code(sym), style=self.tone("muted")),
             Text(printable(name or sym)),  # feed text: a Text, never markup
-            Text(bn(net), style=self.tone(fmt.direction(net)), justify="right"),
+            Text(figure(net), style=self.tone(fmt.direction(net)), justify="right"),
             Text(""),
         ]
 
@@ -207,9 +230,9 @@ class SouthboundPanel(palette.Tones, Vertical):
         return [
             Text(hk_code(sym), style=self.tone("muted")),
             Text(printable(name or sym)),
-            Text(bn(net), style=self.tone(fmt.direction(net)), justify="right"),
+            Text(figure(net), style=self.tone(fmt.direction(net)), justify="right"),
             # Consecutive sessions net bought, up to the last one, and what they added up to.
-            Text.assemble((f"{days}d", self.tone("up")), f" {bn(streak_net, sign=False)}", justify="right")
+            Text.assemble((f"{days}d", self.tone("up")), f" {figure(streak_net, sign=False)}", justify="right")
             if days else Text(fmt.DASH, style=self.tone("muted"), justify="right"),
             Text(""),
         ]  # fmt: skip

@@ -34,7 +34,7 @@ from marketmon.tui.widgets.grid import Grid
 FLASH_S = 0.8
 FIELDS = (
     "symbol", "name", "kind", "tick", "last", "change", "pct", "volume", "turnover",
-    "limit_up", "limit_state", "broken", "iopv", "premium_pct", "name_zh", "name_en",
+    "limit_up", "limit_state", "broken", "iopv", "premium_pct", "name_zh", "name_en", "currency",
 )  # fmt: skip
 Row = dict[str, Any]
 Cell = tuple[str, str | None]  # text, tone
@@ -71,6 +71,14 @@ class Column:
     right: bool = True
 
 
+def _amount(r: Row) -> str:
+    """Turnover; a Hong Kong row's is in HKD and marked "$" (HK$: a list can mix CNY and
+    HKD rows), one digit fewer to hold the mark in the cell: "$287亿", "$26.5B"."""
+    if r["currency"] == "HKD" and r["turnover"] is not None:
+        return "$" + fmt.money(r["turnover"], compact=True, narrow=True)
+    return fmt.money(r["turnover"], compact=True)
+
+
 def _dir(r: Row) -> str:
     return fmt.direction(r["change"])
 
@@ -84,7 +92,7 @@ COLUMNS = (
     Column("change", "Chg", 8, lambda r: (fmt.change(r["change"], r["tick"]), _dir(r)), lambda r: r["change"]),
     Column("volume", "Vol", 8, lambda r: (fmt.volume(r["volume"], r["symbol"], r["kind"], compact=True), None),
            lambda r: r["volume"]),
-    Column("turnover", "Amount", 8, lambda r: (fmt.money(r["turnover"], compact=True), None), lambda r: r["turnover"]),
+    Column("turnover", "Amount", 8, lambda r: (_amount(r), None), lambda r: r["turnover"]),
     Column("to_limit", "To LU", 7, lambda r: (_pct_plain(_to_limit(r)), "muted"), _to_limit),
     Column("mark", "Lim", 4, _mark, lambda r: r["limit_state"] or ("brk" if r["broken"] else ""), right=False),
     Column("iopv", "IOPV", 6,

@@ -77,6 +77,10 @@ class LiveTable(Grid):
             self._raw[key], self._looks[key] = raw, looks
         self.reorder(want)
 
+    def relabel(self, col: Col, label: str) -> None:
+        """A column's header says something else (the unit changed)."""
+        self.set_label(col.key, fit(Text(label, justify="right" if col.right else "left"), col.width))
+
     def restyle(self) -> None:
         rows = [self._raw[k] for k in self.ordered_keys]
         self._raw = dict.fromkeys(self.ordered_keys)  # render every row again
