@@ -110,6 +110,9 @@ async def test_u_puts_the_strip_and_southbound_in_yi_and_hk_amounts_are_marked(h
         for y in range(1, table.row_count + 1):
             assert "$" in table.render_line(y).text and "…" not in table.render_line(y).text
 
+        await pilot.press("u")  # the board's breadth line gives the day's turnover too
+        await pilot.pause(1.5)
+        assert re.search(r"turnover \d+\.\d\d万亿 CNY", shown(app, "#board-side")), shown(app, "#board-side")
         await pilot.resize_terminal(80, 24)  # the ticker line too
         await pilot.pause(0.5)
         assert re.search(r"A \d+\.\d+万亿", shown(app, "#indices")), shown(app, "#indices")

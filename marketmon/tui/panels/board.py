@@ -130,7 +130,7 @@ class BoardPanel(palette.Tones, VerticalScroll):
         t.append("上涨 ", self.tone("up")).append(str(wide.up), self.tone("up") + Style(bold=True))
         t.append("  下跌 ", self.tone("down")).append(str(wide.down), self.tone("down") + Style(bold=True))
         t.append("  平 ", muted).append(str(wide.flat))
-        t.append("  turnover ", muted).append(f"{fmt.amount(wide.turnover)} CNY")
+        t.append("  turnover ", muted).append(f"{fmt.money(wide.turnover)} CNY")
         change = wide.turnover_change_pct
         if change is not None:  # 放量 / 缩量 against the day before at this minute
             t.append(f"  {change:+.1f}% ", self.tone(fmt.direction(change)))
