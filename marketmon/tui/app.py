@@ -244,6 +244,7 @@ class MarketmonApp(ListEditing, App[int]):
         self._main = self.screen
         # Kept, not queried: handlers still run while the app shuts down and the DOM empties.
         self._status = self.part(StatusBar)
+        self._strip = self.part(IndexStrip)
         self._watchlists = self.part("#watchlists", WatchlistPanel)
         self._detail = self.part("#detail", Detail)
         self._alert_log = self.part(AlertLog)
@@ -549,11 +550,12 @@ class MarketmonApp(ListEditing, App[int]):
             self._trace.after_tick(self, store)
 
     def _mark_old(self, store: Store | None) -> None:
-        """While the feed is reconnecting, down or silent, every row is drawn faint
-        and the watchlist says since when its prices are."""
+        """While the feed is reconnecting, down or silent, every row and the index strip
+        are drawn faint and the watchlist says since when its prices are."""
         note = freshness.old_prices(store, self.feed_state)
         for grid in self._main.query(Grid):
             grid.set_dimmed(note is not None)
+        self._strip.set_dimmed(note is not None)
         self.watchlists.show_old(note)
 
     def _market_clock(self, store: Store | None) -> int | None:

@@ -8,6 +8,8 @@ import re
 import time
 from types import SimpleNamespace
 
+from textual.color import Color
+
 from marketmon.alerts.history import AlertHistory
 from marketmon.alerts.rules import Alert
 from marketmon.config import paths
@@ -19,6 +21,7 @@ from marketmon.tui.dialogs.thresholds import Thresholds
 from marketmon.tui.fmt import MARKET_TZ
 from marketmon.tui.freshness import market_clock
 
+from . import drawn
 from .conftest import LISTS, at, demo_app, ready, settle
 from .test_keys import codes
 from .test_list_edit import add_by_search, notes, two_lists, type_text, wait_for, write_lists
@@ -379,9 +382,19 @@ async def test_rows_are_drawn_faint_and_marked_old_while_the_feed_is_down(home):
     app = demo_app("10:30", start="10:30")
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, "10:30")
-        table = app.watchlists.table
+        table, strip = app.watchlists.table, app.query_one("#indices")
+
+        def strip_ink() -> list:
+            return [seg for seg in strip.render().render(app.console) if seg.text.strip()]
+
+        def cursor_bar() -> Color:  # the cursor row's background, as drawn
+            return Color.from_rich_color(drawn.line(table, 1)[1].style.bgcolor)
+
         assert not table.dimmed and not app.query_one("#wl-old").display
         assert not any(seg.style and seg.style.dim for seg in table.render_line(2))
+        assert strip_ink() and not any(seg.style.dim for seg in strip_ink())
+        assert table.cursor_row == 0 and table.has_focus
+        bar, surface = cursor_bar(), Color.from_rich_color(table.rich_style.bgcolor)
         await app.demo_server.close()  # the feed goes away
         await wait_for(pilot, lambda: app.feed_state in ("reconnecting", "disconnected"), timeout=20)
         await pilot.pause(0.5)
@@ -389,6 +402,16 @@ async def test_rows_are_drawn_faint_and_marked_old_while_the_feed_is_down(home):
         note = shown(app, "#wl-old")
         assert note.startswith("◐ Old prices, as of 10:30") and app.feed_state in note
         assert all(seg.style and seg.style.dim for seg in table.render_line(2) if seg.text.strip())
+        # The cursor row too: its bright bar would keep the row at full strength, so it fades
+        # toward the panel's background; and the index strip's figures are as old as the rows.
+        assert all(seg.style and seg.style.dim for seg in table.render_line(1) if seg.text.strip())
+        faded = cursor_bar()
+        assert faded != bar and _distance(faded, surface) < _distance(bar, surface) * 0.7, (bar, faded)
+        assert all(seg.style.dim for seg in strip_ink())
+
+
+def _distance(a: Color, b: Color) -> float:
+    return sum((x - y) ** 2 for x, y in zip(a.rgb, b.rgb, strict=True)) ** 0.5
 
 
 async def test_alerts_of_earlier_runs_are_kept_apart_and_dated(home):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
@@ -25,6 +26,7 @@ INDICES = (
     ("HSI.HK", "HSI"),
     ("HSTECH.HK", "HS TECH"),
 )
+DIM = Style(dim=True)
 # Shown only while a source sends it (East Money), under the turnover: the Hang Seng
 # China AH premium index (A over H of the pairs; 100 = parity).
 WHEN_SENT = (("HSAHP.HK", "AH prem"),)
@@ -41,6 +43,12 @@ class IndexStrip(palette.Tones, Widget):
         self._turnover: float | None = None
         self._now: int | None = None
         self._state: tuple = ()
+        self.dimmed = False  # the feed is down or silent: the figures are old, drawn faint
+
+    def set_dimmed(self, dimmed: bool) -> None:
+        if dimmed != self.dimmed:
+            self.dimmed = dimmed
+            self.refresh()
 
     def refresh_from(self, store: Store) -> None:
         quotes, state = {}, []
@@ -61,8 +69,12 @@ class IndexStrip(palette.Tones, Widget):
             self.refresh()
 
     def render(self) -> Text:
-        if self.has_class("-ticker"):
-            return self._ticker()
+        text = self._ticker() if self.has_class("-ticker") else self._strip()
+        if self.dimmed:
+            text.stylize(DIM)  # as the watchlist's rows: colours kept, faint
+        return text
+
+    def _strip(self) -> Text:
         width = self.size.width
         cell = max(12, width // (len(INDICES) + 1))
         lines = [Text(no_wrap=True, overflow="crop") for _ in range(3)]

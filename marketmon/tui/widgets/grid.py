@@ -23,6 +23,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.color import Color
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -30,6 +31,7 @@ from textual.strip import Strip
 
 
 DIM = Style(dim=True)
+DIM_CURSOR = 0.6  # how far a dimmed grid's cursor bar goes toward the background
 
 
 @dataclass
@@ -335,13 +337,19 @@ class Grid(ScrollView, can_focus=True):
                 strip = Strip(Segment.apply_style(strip, post_style=DIM), strip.cell_length)
             if self.show_cursor and row == self.cursor_row and (self.has_focus or not self.CURSOR_ONLY_WHEN_FOCUSED):
                 # post_style: the cursor's background wins over the cells' own.
-                strip = Strip(Segment.apply_style(strip, post_style=self._cursor_style()), strip.cell_length)
+                strip = Strip(Segment.apply_style(strip, post_style=self._cursor_style(base)), strip.cell_length)
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
-    def _cursor_style(self) -> Style:
+    def _cursor_style(self, base: Style) -> Style:
         cursor = self.get_component_rich_style("grid--cursor", partial=True)
         # Only the background: the cells' text colours (up, down, limit) stay readable.
-        return Style(bgcolor=cursor.bgcolor)
+        bgcolor = cursor.bgcolor
+        if self.dimmed and bgcolor is not None and base.bgcolor is not None:
+            # Old rows: a bright bar would keep its row at full strength (dim text blends
+            # toward its own background), so the bar fades toward the panel's background too.
+            faded = Color.from_rich_color(bgcolor).blend(Color.from_rich_color(base.bgcolor), DIM_CURSOR)
+            bgcolor = faded.rich_color
+        return Style(bgcolor=bgcolor)
 
     def _line(self, cells: Iterable[Text], base: Style) -> Strip:
         console = self.app.console
