@@ -21,6 +21,7 @@ from marketmon.cli.bridge import (
 )  # fmt: skip
 from marketmon.cli.exit_codes import EXIT_OK, EXIT_UNREACHABLE, UsageError
 from marketmon.cli.options import check_speed, settings_or_usage, symbols_from
+from marketmon.feed.safe_text import fit
 from marketmon.feed.safe_text import printable as _safe
 from marketmon.market import units
 
@@ -302,8 +303,8 @@ class Output:
             pct = "" if r["pct"] is None else f"{r['pct']:+.2f}%"
             last = "" if r["last"] is None else f"{r['last']:.3f}".rstrip("0").rstrip(".")
             turnover = "" if r["turnover"] is None else f"{r['turnover']:,.0f}"
-            name = _safe(r["name"] or "")[:20]
-            w(f"{r['symbol']:<10} {name:<20} {last:>10} {pct:>8} {turnover:>14} {r['limit_state'] or '':>6}\n")
+            name = fit(_safe(r["name"] or ""), 20)  # by cells: a Chinese name's characters take two
+            w(f"{r['symbol']:<10} {name} {last:>10} {pct:>8} {turnover:>14} {r['limit_state'] or '':>6}\n")
         total = store.a_share_turnover()
         if total is not None:
             w(f"A-share turnover: {total / 1e12:.2f} trillion CNY\n")

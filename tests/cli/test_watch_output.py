@@ -7,6 +7,7 @@ import json
 import re
 
 from hypothesis import given
+from rich.cells import cell_len, set_cell_size
 from hypothesis import strategies as st
 
 from marketmon.cli.main import main
@@ -56,3 +57,20 @@ def test_a_price_with_float_noise_rounds_to_its_tick(ticks: int, tick: float, no
     places = _price_places(tick, "main")
     clean = float(f"{ticks * tick:.{places}f}")
     assert _round(ticks * tick + noise, places) == clean
+
+
+def test_the_closing_table_lines_up_under_its_header_with_chinese_names(capsys, tmp_path, monkeypatch) -> None:
+    # Names from the feed are Chinese: two cells a character, so they are padded by cells.
+    monkeypatch.setenv("MARKETMON_HOME", str(tmp_path))
+    assert main(["watch", "--demo", "--symbols", "688521.SH,600519.SH,00700.HK", "--speed", "0"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("symbol "))
+    header, rows = lines[at], lines[at + 1 : at + 4]
+    assert [r.split()[0] for r in rows] == ["688521.SH", "600519.SH", "00700.HK"]
+    assert any(cell_len(r) > len(r) for r in rows), rows  # wide characters, or this test shows nothing
+    assert [cell_len(r) for r in rows] == [cell_len(header)] * 3, [header, *rows]
+    # Each figure ends under its header's last letter.
+    for word in ("last", "pct", "turnover"):
+        end = header.index(word) + len(word)
+        for r in rows:
+            assert set_cell_size(r, end)[-1] != " ", (word, r)
