@@ -311,6 +311,34 @@ async def test_at_80x24_alerts_show_on_the_panel_bar_and_nothing_is_cut_in_half(
         assert re.search(r"LU [\d,.]+ LD [\d,.]+$", header), header  # VeriSilicon's limits are off the chart
 
 
+async def test_at_80x24_six_lists_keep_every_tab_on_screen(home):
+    robot = home / "robot.toml"
+    robot.write_text('name = "Robot"\nsymbols = ["300750.SZ"]\n', encoding="utf-8")
+    app = demo_app(lists=[*bundled_paths(), robot])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        bar = app.query_one("#wl-tabs")
+        tabs = list(bar.query("Tab"))
+
+        def labels() -> list[str]:
+            return [str(t.label) for t in tabs]
+
+        def all_on_screen() -> None:
+            for tab in tabs:  # whole, inside the bar, none scrolled away
+                assert bar.region.contains_region(tab.region), (str(tab.label), tab.region, bar.region)
+
+        assert len(tabs) == 7 and [label.split()[0] for label in labels()] == list("1234567"), labels()
+        all_on_screen()
+        assert "6 Robot" in labels() and "7 All" in labels()
+        await pilot.press("6")
+        await pilot.pause(0.3)
+        assert app.watchlists.table.title == "Robot"
+        all_on_screen()
+        await pilot.resize_terminal(160, 48)  # room enough: the titles whole again
+        await pilot.pause(0.3)
+        assert "2 Convertible bonds" in labels() and "5 Innovative drugs" in labels(), labels()
+
+
 async def test_southbounds_scrollbar_keeps_a_cell_from_the_figures(home):
     app = demo_app("16:10", start="16:10")
     async with app.run_test(size=SIZE) as pilot:

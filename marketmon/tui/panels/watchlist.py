@@ -315,6 +315,10 @@ class WatchTable(palette.Tones, Grid):
         return self.cursor_key
 
 
+def _bar_width(labels: Sequence[Text]) -> int:
+    return sum(label.cell_len + 2 for label in labels)  # a Tab's padding: one cell each side
+
+
 class WatchlistPanel(Vertical):
     """Tabs of watchlists over a switcher of tables, and a filter box."""
 
@@ -345,9 +349,26 @@ class WatchlistPanel(Vertical):
     def _tab_id(table: WatchTable) -> str:
         return table.id.replace("wl-table-", "wl-tab-")  # type: ignore[union-attr]
 
-    def _label(self, n: int, table: WatchTable) -> Text:
+    def _label(self, n: int, table: WatchTable, cap: int | None = None) -> Text:
+        """The tab's label; `cap`: its title cut to that many cells (a narrow terminal)."""
         title = printable(table.title, 24)
+        if cap is not None and cell_len(title) > cap:
+            title = set_cell_size(title, max(1, cap - 1)).rstrip() + "…"
         return Text(f"{n} {title}" if n <= 9 else title)
+
+    def _labels(self) -> list[Text]:
+        """Every tab's label, the titles shortened alike until the bar fits the panel:
+        a tab pushed off the edge would scroll the first ones out of view."""
+        width = self.size.width
+        full = [self._label(n, t) for n, t in enumerate(self.tables, 1)]
+        if not width or _bar_width(full) <= width:
+            return full
+        longest = max(cell_len(printable(t.title, 24)) for t in self.tables)
+        for cap in range(longest - 1, 2, -1):
+            labels = [self._label(n, t, cap) for n, t in enumerate(self.tables, 1)]
+            if _bar_width(labels) <= width:
+                return labels
+        return labels
 
     def compose(self) -> ComposeResult:
         tabs = [Tab(self._label(n, t), id=self._tab_id(t)) for n, t in enumerate(self.tables, 1)]
@@ -469,12 +490,15 @@ class WatchlistPanel(Vertical):
         if showing:
             self.switch(0)  # _index is -1: the activation switches the content
 
+    def on_resize(self, event: events.Resize) -> None:
+        self._relabel()
+
     def _relabel(self) -> None:
         tabs = self.query_one(Tabs)
-        for n, table in enumerate(self.tables, 1):
+        for table, label in zip(self.tables, self._labels(), strict=True):
             tab = tabs.get_tab(self._tab_id(table))
-            if tab is not None:
-                tab.label = self._label(n, table)
+            if tab is not None and tab.label != label:
+                tab.label = label
 
     # filter ---------------------------------------------------------------------
 
