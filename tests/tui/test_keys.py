@@ -300,3 +300,25 @@ async def test_two_view_changes_in_one_turn_settle_on_the_last(home, size):
         app.action_view("alerts")
         assert await views_seen(pilot, 1.0) == {"alerts"}
         assert app.query_one("#views").active == "view-alerts"
+
+
+async def test_a_table_hidden_while_its_rows_change_draws_them_when_it_is_shown_again(home):
+    from tests.tui import drawn
+
+    from .conftest import at, settle
+
+    app = demo_app("10:30", start="10:30")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, "10:30")
+        table = app.query_one("#limit-table")
+        await pilot.press("u")  # the ladder view: the limit board is hidden...
+        await pilot.pause(0.3)
+        app.demo_server.hold(at("10:45"))  # ...while its prices move (its rows keep their order)
+        await settle(pilot, "10:45")
+        await pilot.press("u")
+        await pilot.pause(0.5)
+        assert table.region.area
+        for i in range(table.row_count):
+            cells = [c.plain.strip() for c in table.get_row_at(i)]
+            line = "".join(ch for ch, _ in drawn.chars(table, i + 1))  # line 0 is the header
+            assert all(c in line for c in cells), (cells, line)  # what is drawn is what the row holds now

@@ -154,8 +154,8 @@ class Grid(ScrollView, can_focus=True):
         cells = self._cells[key]
         at = self._column_index(column)
         cells[at] = value
-        if self._strips.pop(key, None) is not None:
-            self._refresh_row(self._index[key])
+        self._strips.pop(key, None)
+        self._refresh_row(self._index[key])  # always: a row whose strip went earlier was still drawn
         if self.columns[column].auto:
             self._widen(cells)
 
@@ -310,6 +310,12 @@ class Grid(ScrollView, can_focus=True):
         super().notify_style_update()
         self._strips.clear()  # the theme changed: base, header and cursor colours with it
         self._header = None
+
+    def _on_show(self, event: events.Show) -> None:
+        # Rows that changed while the grid was hidden (another panel zoomed) could not
+        # be marked for repainting (no size): draw every row again now.
+        self._strips.clear()
+        self.refresh()
 
     def _refresh_row(self, index: int) -> None:
         y = index - int(self.scroll_y) + 1
