@@ -250,7 +250,7 @@ class FeedClient:
                 self._emit("live")
             self._emit("source", f"{msg.name} {msg.state}" + (f": {msg.detail}" if msg.detail else ""))
         elif isinstance(msg, protocol.Hello):
-            sink.set_trade_date(msg.trade_date)
+            sink.set_trade_date(msg.trade_date, msg.tz)
             self._expected = 1
         elif isinstance(msg, protocol.Error):
             self._emit("error", f"{msg.code}: {msg.message}")

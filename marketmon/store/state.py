@@ -192,7 +192,8 @@ class Store:
         """Remember symbols that could not be placed, up to MAX_UNKNOWN of them."""
         add_unknown(self.unknown, symbols)
 
-    def set_trade_date(self, text: str | None) -> None:
+    def set_trade_date(self, text: str | None, tz: str | None = None) -> None:
+        # tz: the market's own (Asia/Shanghai, UTC+8 as Hong Kong): the store keeps none.
         if text:
             self.trade_date = dt.date.fromisoformat(text)
 

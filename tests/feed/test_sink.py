@@ -93,8 +93,8 @@ class Recorder:
     def note_unknown(self, symbols: list[str]) -> None:
         self.unknown.update(symbols)
 
-    def set_trade_date(self, text: str | None) -> None:
-        self.calls.append(("trade_date", text))
+    def set_trade_date(self, text: str | None, tz: str | None = None) -> None:
+        self.calls.append(("trade_date", (text, tz)))
 
     def set_phase(self, market: str, phase: str, ts: int | None) -> None:
         self.phases[market] = phase
@@ -121,7 +121,7 @@ async def test_the_client_follows_a_real_feed_into_a_bare_sink() -> None:
         recorder = Recorder()
         client = FeedClient(server.url, recorder)
         assert await client.run() == "eof"
-    assert ("trade_date", TRADE_DATE) in recorder.calls
+    assert ("trade_date", (TRADE_DATE, "Asia/Shanghai")) in recorder.calls  # the hello's session, its zone too
     merged = [symbols for call, symbols in recorder.calls if call == "merge"]
     assert merged[0] == ["600000.SH"] and ["600000.SH"] in merged[1:]  # the snapshot, then the delta
     assert ("flow", 1.5e9) in recorder.calls
