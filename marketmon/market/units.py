@@ -26,7 +26,7 @@ def amount(value: float | None, narrow: bool = False) -> str:
     for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
         if size >= scale:
             x = value / scale
-            return f"{x:.{_places(x, 3) if narrow else 2}f}{unit}"
+            return f"{x:.{places(x, 3) if narrow else 2}f}{unit}"
     return f"{value:.0f}"
 
 
@@ -38,12 +38,12 @@ def cn_amount(value: float, compact: bool = False, narrow: bool = False) -> str:
     for unit, scale in (("万亿", 1e12), ("亿", 1e8), ("万", 1e4)):
         if size >= scale:
             x = value / scale
-            places = _places(x, 3) if narrow else _places(x, 4) if compact else 2
-            return f"{x:.{places}f}{unit}"
+            dp = places(x, 3) if narrow else places(x, 4) if compact else 2
+            return f"{x:.{dp}f}{unit}"
     return f"{value:.0f}"
 
 
-def _places(x: float, digits: int) -> int:
+def places(x: float, digits: int) -> int:
     """Decimals that keep `x` to `digits` digits (two at most; whole numbers keep theirs)."""
     whole = len(str(int(abs(round(x, 2)))))
     return max(0, min(2, digits - whole))

@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Sparkline, Static
 
 from marketmon.feed.safe_text import printable
-from marketmon.market import southbound
+from marketmon.market import southbound, units
 from marketmon.store.state import Store
 from marketmon.tui import fmt, palette
 from marketmon.tui.widgets.live_table import Col, LiveTable, Row
@@ -42,11 +42,11 @@ def figure(value: float | None, sign: bool = True) -> str:
     if value is None:
         return fmt.DASH
     if unit() == "bn":
-        x, places = value / 1e9, 2
+        x, dp = value / 1e9, 2
     else:
         x = value / 1e8
-        places = 0 if abs(x) >= 1000 else 1 if abs(x) >= 100 else 2
-    return f"{x:+.{places}f}" if sign else f"{x:.{places}f}"
+        dp = units.places(x, 4)
+    return f"{x:+.{dp}f}" if sign else f"{x:.{dp}f}"
 
 
 def hk_code(symbol: str) -> str:
