@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--source", type=bridge.source_list, metavar="NAME[,NAME...]",
                         help="live quotes, in-process: " + bridge.SOURCE_HELP)  # fmt: skip
     bridge.add_base_url_option(parser)
-    parser.add_argument("--interval", type=float, default=3.0, help="with --source: seconds between polls (default 3)")
+    parser.add_argument("--interval", type=float, default=bridge.DEFAULT_INTERVAL,
+                        help=f"with --source: seconds between polls (default {bridge.DEFAULT_INTERVAL:g})")  # fmt: skip
     bridge.add_budget_option(parser)
     sub = parser.add_subparsers(dest="command")
     for command in COMMANDS.values():

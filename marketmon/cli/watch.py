@@ -17,7 +17,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from marketmon.cli.bridge import (
-    MIN_INTERVAL, SOURCE_HELP, add_base_url_option, add_budget_option, base_url_options, check_budget, source_list,
+    DEFAULT_INTERVAL, MIN_INTERVAL, SOURCE_HELP, add_base_url_option, add_budget_option, base_url_options,
+    check_budget, source_list,
 )  # fmt: skip
 from marketmon.cli.exit_codes import EXIT_OK, EXIT_UNREACHABLE, UsageError
 from marketmon.cli.options import check_speed, settings_or_usage, symbols_from
@@ -61,7 +62,7 @@ def add_parser(sub: Any) -> None:
                        help="append alerts to the history (default file: alerts.jsonl in the data folder)")  # fmt: skip
     watch.add_argument("--sound", action="store_true", help="play alert sounds ([sound] settings)")
     watch.add_argument("--notify", action="store_true", help="desktop notifications for alerts")
-    watch.add_argument("--interval", type=float, default=3.0, help="with --source: seconds between polls")
+    watch.add_argument("--interval", type=float, default=DEFAULT_INTERVAL, help="with --source: seconds between polls")
     add_base_url_option(watch)
     add_budget_option(watch)
 
